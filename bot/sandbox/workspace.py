@@ -43,6 +43,9 @@ class Message:
     edited: bool = False
     reactions: dict[str, list[str]] = field(default_factory=dict)
     files: list[JSON] = field(default_factory=list)
+    attachments: list[JSON] = field(default_factory=list)
+    # Slack's message subtype for system messages ("channel_topic", "channel_join", ...)
+    subtype: str | None = None
 
 
 @dataclass
@@ -79,6 +82,8 @@ class ResponseUrl:
     user: str
     created: float
     uses: int = 0
+    # the message an interaction came from: what replace_original / delete_original act on
+    message_ts: str | None = None
 
 
 DEFAULT_USERS = (
@@ -104,7 +109,9 @@ class Workspace:
     team_name: str = "Warroom Sandbox"
     bot_user_id: str = "U0BOT"
     bot_id: str = "B0BOT"
-    bot_token: str = "xoxb-sandbox-token"
+    bot_token: str = "xoxb-sandbox-token"  # noqa: S105 - the sandbox's own fake token
+    app_id: str = "A0WARROOM"
+    domain: str = "warroom-sandbox"
     users: dict[str, User] = field(default_factory=dict)
     usergroups: dict[str, Usergroup] = field(default_factory=dict)
     channels: dict[str, Channel] = field(default_factory=dict)
@@ -114,11 +121,26 @@ class Workspace:
     files: dict[str, JSON] = field(default_factory=dict)
     # trigger_id -> time it was issued (Slack honours a trigger for 3 seconds)
     triggers: dict[str, float] = field(default_factory=dict)
+    # triggers already exchanged for a view (Slack honours each once)
+    used_triggers: set[str] = field(default_factory=set)
     calls: list[tuple[str, JSON]] = field(default_factory=list)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    # the last message ts handed out, in microseconds: ts values only ever go up
+    last_ts_us: int = 0
 
     def next_id(self, prefix: str) -> str:
         return f"{prefix}{next(self._ids):08X}"
+
+    def next_ts(self, now: float) -> str:
+        """A message ts like Slack's ("1700000000.000100"), strictly increasing."""
+        us = max(int(now * 1_000_000), self.last_ts_us + 1)
+        self.last_ts_us = us
+        return f"{us // 1_000_000}.{us % 1_000_000:06d}"
+
+    def replace_with(self, other: Workspace) -> None:
+        """Take over all state of `other` in place (references to this object stay valid)."""
+        for name in self.__dataclass_fields__:
+            setattr(self, name, getattr(other, name))
 
     def channel_by_name(self, name: str) -> Channel | None:
         return next((c for c in self.channels.values() if c.name == name), None)

@@ -1,0 +1,112 @@
+"""`warroom`: serve, migrate, check-config."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import sys
+from collections.abc import Sequence
+
+from bot.config.loader import load_config, redact_url
+from bot.config.schema import ConfigError
+from bot.config.settings import RuntimeConfig
+
+EPILOG = "Configuration: WARROOM_CONFIG (YAML) plus environment variables; see README.md."
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="warroom",
+        description="Warroom: the ChatOps incident bot for Slack.",
+        epilog=EPILOG,
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    serve = sub.add_parser(
+        "serve",
+        help="run the bot: HTTP server, Slack listeners, alert intake, scheduler",
+        description="Run the whole bot in one process. Without SLACK_BOT_TOKEN it runs against "
+        "the built-in Slack sandbox at /sandbox.",
+        epilog=EPILOG,
+    )
+    serve.add_argument("--config", metavar="FILE", help="YAML config (default: $WARROOM_CONFIG)")
+    serve.add_argument("--host", help="address to listen on (default: server.host, 0.0.0.0)")
+    serve.add_argument("--port", type=int, help="port to listen on (default: server.port, 8080)")
+
+    migrate = sub.add_parser(
+        "migrate",
+        help="bring the database schema to the newest version",
+        description="Apply every pending migration to DATABASE_URL.",
+        epilog=EPILOG,
+    )
+    migrate.add_argument("--config", metavar="FILE", help="YAML config (default: $WARROOM_CONFIG)")
+
+    check = sub.add_parser(
+        "check-config",
+        help="validate config and environment; exit 1 listing every problem",
+        description="Validate the YAML config and the environment. Exit 0 when clean, 1 with "
+        "every problem, where it is and how to fix it.",
+        epilog=EPILOG,
+    )
+    check.add_argument("--config", metavar="FILE", help="YAML config (default: $WARROOM_CONFIG)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        runtime = load_config(args.config)
+    except ConfigError as exc:
+        print(f"warroom: the configuration has {len(exc.problems)} problem(s):", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  - {problem}", file=sys.stderr)
+        return 1
+    if args.command == "check-config":
+        return _check_config(runtime)
+    if args.command == "migrate":
+        return asyncio.run(_migrate(runtime))
+    return _serve(runtime, args.host, args.port)
+
+
+def _check_config(runtime: RuntimeConfig) -> int:
+    source = runtime.config_path or "built-in defaults"
+    mode = "Slack sandbox (no SLACK_BOT_TOKEN)" if runtime.sandbox else "Slack"
+    print(f"warroom: configuration OK ({source}; database {redact_url(runtime.database_url)}; {mode})")
+    return 0
+
+
+async def _migrate(runtime: RuntimeConfig) -> int:
+    from bot.db.engine import create_engine
+    from bot.db.migrate import current_revision, upgrade_to_head
+
+    engine = create_engine(runtime.database_url)
+    try:
+        await upgrade_to_head(engine)
+        revision = await current_revision(engine)
+    except Exception as exc:
+        print(f"warroom: migration failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+        print("  check DATABASE_URL and that the database server is running", file=sys.stderr)
+        return 1
+    finally:
+        await engine.dispose()
+    print(f"warroom: database {redact_url(runtime.database_url)} is at revision {revision} (newest)")
+    return 0
+
+
+def _serve(runtime: RuntimeConfig, host: str | None, port: int | None) -> int:
+    from bot.server.serve import serve
+
+    server = dataclasses.replace(
+        runtime.settings.server,
+        host=host or runtime.settings.server.host,
+        port=port if port is not None else runtime.settings.server.port,
+    )
+    runtime = dataclasses.replace(
+        runtime, settings=dataclasses.replace(runtime.settings, server=server)
+    )
+    return serve(runtime)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

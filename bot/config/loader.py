@@ -1,0 +1,202 @@
+"""Read the YAML file and the environment once, into a RuntimeConfig, or every problem."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+
+from bot.config.schema import ConfigError, Problem, build
+from bot.config.settings import SEVERITIES, RuntimeConfig, Secrets, Settings
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./warroom.db"
+DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+_SLACK_NAME = re.compile(r"^[a-z0-9_-]{1,80}$")
+
+
+def resolve_config_path(explicit: str | None, env: Mapping[str, str]) -> str | None:
+    """`--config`, else WARROOM_CONFIG, else ./warroom.yaml when present, else built-ins."""
+    if explicit:
+        return explicit
+    if env.get("WARROOM_CONFIG"):
+        return env["WARROOM_CONFIG"]
+    return "warroom.yaml" if Path("warroom.yaml").is_file() else None
+
+
+def load_config(explicit_path: str | None = None, env: Mapping[str, str] | None = None) -> RuntimeConfig:
+    """Load and validate everything; raise ConfigError listing every problem."""
+    env = os.environ if env is None else env
+    problems: list[Problem] = []
+    path = resolve_config_path(explicit_path, env)
+    raw = _read_yaml(path, problems) if path else {}
+    raw = _interpolate(raw, "", env, problems)
+    settings = build(Settings, raw, "", problems)
+    problems.extend(_check_settings(settings))
+    secrets = Secrets(
+        slack_bot_token=env.get("SLACK_BOT_TOKEN") or None,
+        slack_signing_secret=env.get("SLACK_SIGNING_SECRET") or None,
+        slack_app_token=env.get("SLACK_APP_TOKEN") or None,
+        alert_token=env.get("WARROOM_ALERT_TOKEN") or None,
+    )
+    problems.extend(_check_secrets(secrets))
+    database_url = env.get("DATABASE_URL") or DEFAULT_DATABASE_URL
+    problems.extend(_check_database_url(database_url))
+    slack_api_url = env.get("SLACK_API_URL") or DEFAULT_SLACK_API_URL
+    if not slack_api_url.startswith(("http://", "https://")):
+        problems.append(
+            Problem("env SLACK_API_URL", f'"{slack_api_url}" is not an http(s) URL')
+        )
+    if problems:
+        raise ConfigError(problems)
+    return RuntimeConfig(
+        settings=settings,
+        secrets=secrets,
+        database_url=database_url,
+        slack_api_url=slack_api_url if slack_api_url.endswith("/") else slack_api_url + "/",
+        config_path=path,
+        sandbox=not secrets.slack_bot_token,
+    )
+
+
+def _read_yaml(path: str, problems: list[Problem]) -> Any:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        problems.append(Problem(path, "file not found — check the path, or unset WARROOM_CONFIG"))
+        return {}
+    except (OSError, UnicodeDecodeError) as exc:
+        problems.append(Problem(path, f"cannot read the file ({exc})"))
+        return {}
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else path
+        reason = getattr(exc, "problem", None) or str(exc)
+        problems.append(Problem(where, f"not valid YAML: {reason} — fix the syntax there"))
+        return {}
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        problems.append(Problem(path, "the file must be a mapping of settings (key: value)"))
+        return {}
+    return raw
+
+
+def _interpolate(value: Any, path: str, env: Mapping[str, str], problems: list[Problem]) -> Any:
+    """Replace `${NAME}` / `${NAME:-default}` in string values with environment values."""
+    if isinstance(value, dict):
+        return {k: _interpolate(v, f"{path}.{k}" if path else str(k), env, problems) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_interpolate(v, f"{path}[{i}]", env, problems) for i, v in enumerate(value)]
+    if not isinstance(value, str) or "${" not in value:
+        return value
+
+    def substitute(match: re.Match[str]) -> str:
+        name, default = match.group(1), match.group(2)
+        if name in env:
+            return env[name]
+        if default is not None:
+            return default
+        problems.append(
+            Problem(path, f"${{{name}}} is not set — export {name}, or write ${{{name}:-default}}")
+        )
+        return ""
+
+    return _ENV_REF.sub(substitute, value)
+
+
+def _check_settings(settings: Settings) -> list[Problem]:
+    problems = [
+        *_check_zone("timezone", settings.timezone),
+        *(
+            problem
+            for i, window in enumerate(settings.maintenance)
+            for problem in _check_zone(f"maintenance[{i}].timezone", window.timezone)
+        ),
+    ]
+    for severity in settings.escalation:
+        if severity not in SEVERITIES:
+            problems.append(
+                Problem(f"escalation.{severity}", f"unknown severity — use {', '.join(SEVERITIES)}")
+            )
+    for key in ("announce_channel", "alerts_channel", "oncall_channel"):
+        name = getattr(settings.slack, key).lstrip("#")
+        if not _SLACK_NAME.match(name):
+            problems.append(
+                Problem(
+                    f"slack.{key}",
+                    f'"{name}" is not a Slack channel name — lowercase letters, digits, - and _',
+                )
+            )
+    prefix = settings.slack.war_room.prefix
+    if not _SLACK_NAME.match(prefix) or len(prefix) > 20:
+        problems.append(
+            Problem(
+                "slack.war_room.prefix",
+                f'"{prefix}" must be 1-20 lowercase letters, digits, - or _ (e.g. inc)',
+            )
+        )
+    if settings.templates_dir and not Path(settings.templates_dir).is_dir():
+        problems.append(
+            Problem("templates_dir", f'"{settings.templates_dir}" is not a directory — create it')
+        )
+    return problems
+
+
+def _check_zone(path: str, zone: str) -> list[Problem]:
+    try:
+        ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        return [Problem(path, f'"{zone}" is not a time zone — use an IANA name like Europe/Amsterdam')]
+    return []
+
+
+def _check_secrets(secrets: Secrets) -> list[Problem]:
+    problems = []
+    if secrets.slack_bot_token:
+        if not secrets.slack_bot_token.startswith("xoxb-"):
+            problems.append(
+                Problem("env SLACK_BOT_TOKEN", "is not a bot token — it starts with xoxb-")
+            )
+        if not secrets.slack_signing_secret and not secrets.slack_app_token:
+            problems.append(
+                Problem(
+                    "env SLACK_SIGNING_SECRET",
+                    "is not set — copy it from your Slack app's Basic Information page "
+                    "(or set SLACK_APP_TOKEN for Socket Mode)",
+                )
+            )
+        if not secrets.alert_token:
+            problems.append(
+                Problem(
+                    "env WARROOM_ALERT_TOKEN",
+                    "is not set — alert intake would refuse every alert; set a long random value",
+                )
+            )
+    if secrets.slack_app_token and not secrets.slack_app_token.startswith("xapp-"):
+        problems.append(Problem("env SLACK_APP_TOKEN", "is not an app-level token — it starts with xapp-"))
+    return problems
+
+
+def redact_url(url: str) -> str:
+    """The URL with any password replaced, fit for a log line or an error."""
+    return re.sub(r"(://[^/:@]*:)[^@/]*@", r"\1***@", url)
+
+
+def _check_database_url(url: str) -> list[Problem]:
+    if url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+        return []
+    fix = "use sqlite+aiosqlite:///./warroom.db or postgresql+asyncpg://user@host/db"
+    rest = redact_url(url).split("://", 1)[-1]
+    if url.startswith(("postgres://", "postgresql://", "postgresql+psycopg")):
+        fix = "write it as postgresql+asyncpg://" + rest
+    elif url.startswith("sqlite://"):
+        fix = "write it as sqlite+aiosqlite://" + rest
+    return [Problem("env DATABASE_URL", f"unsupported driver — {fix}")]

@@ -1,0 +1,209 @@
+"""Typed, frozen settings. Defaults come from the seed runbooks (see warroom.example.yaml).
+
+Secrets are not here as config keys: they come from the environment only (`Secrets`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import time, timedelta
+from typing import Literal
+
+Severity = Literal["critical", "warning", "info"]
+SEVERITIES: tuple[Severity, ...] = ("critical", "warning", "info")
+Via = Literal["dm", "mention", "usergroup", "channel"]
+
+
+def _minutes(n: float) -> timedelta:
+    return timedelta(minutes=n)
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    host: str = "0.0.0.0"
+    port: int = 8080
+    # Where people and Slack reach this server; used for links and the sandbox.
+    public_url: str = ""
+    max_body_bytes: int = 1_048_576
+
+
+@dataclass(frozen=True)
+class Link:
+    title: str = ""
+    url: str = ""
+
+
+@dataclass(frozen=True)
+class WarRoomSettings:
+    # Channel name: `{prefix}-{id}-{slug}`; Slack allows a-z 0-9 - _ and 80 characters.
+    prefix: str = "inc"
+    private: bool = False
+    invite_users: tuple[str, ...] = ()
+    invite_usergroups: tuple[str, ...] = ()
+    bookmarks: tuple[Link, ...] = ()
+
+
+@dataclass(frozen=True)
+class SlackSettings:
+    # Observability playbook §5: criticals to #dr-war-room, alerts to #alerts-queues.
+    announce_channel: str = "dr-war-room"
+    alerts_channel: str = "alerts-queues"
+    oncall_channel: str = "oncall-ops"
+    war_room: WarRoomSettings = field(default_factory=WarRoomSettings)
+
+
+@dataclass(frozen=True)
+class NotifyTarget:
+    users: tuple[str, ...] = ()
+    usergroups: tuple[str, ...] = ()
+    via: Via = "mention"
+
+
+@dataclass(frozen=True)
+class EscalationPolicy:
+    """One severity's clock. A step set to None is off for that severity."""
+
+    ack_within: timedelta | None = None
+    ack_reminder_every: timedelta | None = None
+    ic_within: timedelta | None = None
+    update_every: timedelta | None = None
+    team_lead_after: timedelta | None = None
+    cto_after: timedelta | None = None
+    product_owner_after: timedelta | None = None
+    dr_plan_after: timedelta | None = None
+    ticket_after: timedelta | None = None
+    notify: dict[str, NotifyTarget] = field(default_factory=dict)
+
+
+def default_escalation() -> dict[str, EscalationPolicy]:
+    """Observability playbook §4-5 and the integration runbook's escalation path."""
+    return {
+        "critical": EscalationPolicy(
+            ack_within=_minutes(2),
+            ack_reminder_every=_minutes(2),
+            ic_within=_minutes(10),
+            update_every=_minutes(15),
+            team_lead_after=_minutes(30),
+            cto_after=_minutes(120),
+            product_owner_after=_minutes(30),
+            dr_plan_after=_minutes(10),
+            ticket_after=timedelta(0),
+        ),
+        "warning": EscalationPolicy(
+            ack_within=_minutes(5),
+            ack_reminder_every=_minutes(5),
+            update_every=_minutes(15),
+            team_lead_after=_minutes(30),
+            cto_after=_minutes(120),
+            ticket_after=_minutes(15),
+        ),
+        "info": EscalationPolicy(),
+    }
+
+
+@dataclass(frozen=True)
+class RoleSpec:
+    title: str = ""
+    description: str = ""
+    duties: tuple[str, ...] = ()
+
+
+def default_roles() -> dict[str, RoleSpec]:
+    return {
+        "commander": RoleSpec(
+            "Incident Commander",
+            "DR lead: owns the incident until it is resolved.",
+            (
+                "Decide, delegate and keep the timeline honest",
+                "Post a status update at least every 15 minutes",
+                "Approve status-page drafts",
+            ),
+        ),
+        "comms": RoleSpec(
+            "Communications Lead",
+            "Tells customers and stakeholders what is going on.",
+            ("Draft and publish status-page updates", "Answer support and stakeholders"),
+        ),
+        "ops": RoleSpec(
+            "Ops Engineer",
+            "Hands on keyboard: diagnoses and mitigates.",
+            ("Follow the runbook", "Report findings with /incident note"),
+        ),
+    }
+
+
+@dataclass(frozen=True)
+class MaintenanceWindow:
+    """Operational runbook: scheduled maintenance on Sundays 02:00-04:00 UTC."""
+
+    weekday: Literal[
+        "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"
+    ] = "sunday"
+    start: time = time(2, 0)
+    end: time = time(4, 0)
+    timezone: str = "UTC"
+
+
+@dataclass(frozen=True)
+class AlertSettings:
+    severity_label: str = "severity"
+    # label value -> Warroom severity; anything unmapped counts as warning
+    severity_map: dict[str, Severity] = field(
+        default_factory=lambda: {
+            "critical": "critical",
+            "page": "critical",
+            "p1": "critical",
+            "error": "critical",
+            "warning": "warning",
+            "warn": "warning",
+            "p2": "warning",
+            "p3": "warning",
+            "info": "info",
+            "p4": "info",
+            "none": "info",
+        }
+    )
+    throttle: timedelta = field(default_factory=lambda: _minutes(2))
+    resolve_quiet_period: timedelta = field(default_factory=lambda: _minutes(10))
+    warning_promote_after: timedelta = field(default_factory=lambda: _minutes(15))
+
+
+@dataclass(frozen=True)
+class Settings:
+    server: ServerSettings = field(default_factory=ServerSettings)
+    slack: SlackSettings = field(default_factory=SlackSettings)
+    timezone: str = "Europe/Amsterdam"
+    # Integration runbook's P1-P4 next to Warroom's severities.
+    priorities: dict[str, Severity] = field(
+        default_factory=lambda: {"P1": "critical", "P2": "warning", "P3": "warning", "P4": "info"}
+    )
+    escalation: dict[str, EscalationPolicy] = field(default_factory=default_escalation)
+    roles: dict[str, RoleSpec] = field(default_factory=default_roles)
+    maintenance: tuple[MaintenanceWindow, ...] = (MaintenanceWindow(),)
+    alerts: AlertSettings = field(default_factory=AlertSettings)
+    templates_dir: str | None = None
+
+
+@dataclass(frozen=True)
+class Secrets:
+    """Read from the environment only; never logged (repr hides the values)."""
+
+    slack_bot_token: str | None = field(default=None, repr=False)
+    slack_signing_secret: str | None = field(default=None, repr=False)
+    slack_app_token: str | None = field(default=None, repr=False)
+    alert_token: str | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
+class RuntimeConfig:
+    """Everything `warroom serve` needs: the file's settings plus the environment's."""
+
+    settings: Settings
+    secrets: Secrets
+    database_url: str
+    slack_api_url: str
+    config_path: str | None
+    # No SLACK_BOT_TOKEN: run against the built-in Slack sandbox.
+    sandbox: bool = False
+    # Where this process reaches its own HTTP server (the embedded sandbox uses it).
+    self_url: str = "http://127.0.0.1:8080"

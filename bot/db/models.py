@@ -1,0 +1,175 @@
+"""The schema: the same models on SQLite and PostgreSQL (migrations/ keeps them in step)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, MetaData, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from bot.db.types import UTCDateTime
+
+# SQLite only autoincrements INTEGER PRIMARY KEY; PostgreSQL gets a BIGINT identity.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON(), list[Any]: JSON()}
+
+
+class Incident(Base):
+    __tablename__ = "incidents"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    title: Mapped[str] = mapped_column(String(200))
+    severity: Mapped[str] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(16), default="triggered")
+    # Set while the incident is open for an alert group; the unique constraint makes a
+    # second incident (and so a second war room) for the same group impossible.
+    open_group_key: Mapped[str | None] = mapped_column(String(255), unique=True)
+    channel_id: Mapped[str | None] = mapped_column(String(32))
+    channel_name: Mapped[str | None] = mapped_column(String(80))
+    declared_by: Mapped[str | None] = mapped_column(String(32))
+    is_drill: Mapped[bool] = mapped_column(default=False)
+    during_maintenance: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime]
+    acknowledged_at: Mapped[datetime | None]
+    mitigated_at: Mapped[datetime | None]
+    resolved_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime]
+    # Fencing token: bumped on every state change, checked by writers.
+    version: Mapped[int] = mapped_column(default=1)
+
+    __table_args__ = (Index("ix_incidents_state", "state"),)
+
+
+class RoleAssignment(Base):
+    __tablename__ = "role_assignments"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"))
+    role: Mapped[str] = mapped_column(String(32))
+    user_id: Mapped[str] = mapped_column(String(32))
+    assigned_by: Mapped[str | None] = mapped_column(String(32))
+    assigned_at: Mapped[datetime]
+
+    __table_args__ = (UniqueConstraint("incident_id", "role", name="uq_role_assignments_incident_role"),)
+
+
+class Alert(Base):
+    __tablename__ = "alerts"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    source: Mapped[str] = mapped_column(String(32))
+    fingerprint: Mapped[str] = mapped_column(String(255))
+    group_key: Mapped[str] = mapped_column(String(255))
+    status: Mapped[str] = mapped_column(String(16))
+    severity: Mapped[str] = mapped_column(String(16))
+    summary: Mapped[str] = mapped_column(Text)
+    description: Mapped[str] = mapped_column(Text, default="")
+    labels: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    links: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    starts_at: Mapped[datetime | None]
+    ends_at: Mapped[datetime | None]
+    received_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id", ondelete="SET NULL"))
+
+    __table_args__ = (
+        UniqueConstraint("source", "fingerprint", name="uq_alerts_source_fingerprint"),
+        Index("ix_alerts_group_key", "group_key"),
+        Index("ix_alerts_incident_id", "incident_id"),
+    )
+
+
+class TimelineEvent(Base):
+    __tablename__ = "timeline_events"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"))
+    occurred_at: Mapped[datetime]
+    recorded_at: Mapped[datetime]
+    kind: Mapped[str] = mapped_column(String(48))
+    actor: Mapped[str | None] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(String(32), default="bot")
+    text: Mapped[str] = mapped_column(Text, default="")
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # For pins and other items that must appear once: e.g. "pin:C123:1700000000.0001".
+    dedup_key: Mapped[str | None] = mapped_column(String(255))
+
+    __table_args__ = (
+        Index("ix_timeline_events_incident_order", "incident_id", "occurred_at", "id"),
+        UniqueConstraint("incident_id", "dedup_key", name="uq_timeline_events_incident_dedup"),
+    )
+
+
+class AuditRecord(Base):
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(64))
+    command: Mapped[str] = mapped_column(String(64))
+    args: Mapped[str] = mapped_column(Text, default="")
+    decision: Mapped[str] = mapped_column(String(16))
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id", ondelete="SET NULL"))
+    backend_request: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[int | None]
+    duration_ms: Mapped[int | None]
+    outcome: Mapped[str] = mapped_column(Text, default="")
+
+    __table_args__ = (Index("ix_audit_log_at", "at"),)
+
+
+class OutboxMessage(Base):
+    """A Slack call the bot owes, written in the same transaction as the state change."""
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    created_at: Mapped[datetime]
+    # Calls with the same ordering key are sent in id order (one channel, one key).
+    ordering_key: Mapped[str] = mapped_column(String(128))
+    method: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id", ondelete="SET NULL"))
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(default=0)
+    not_before: Mapped[datetime]
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_until: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+    __table_args__ = (Index("ix_outbox_pending", "state", "not_before"),)
+
+
+class EscalationDeadline(Base):
+    """A clock step due at a time; claimed with FOR UPDATE SKIP LOCKED and fired once."""
+
+    __tablename__ = "escalation_deadlines"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"))
+    step: Mapped[str] = mapped_column(String(48))
+    sequence: Mapped[int] = mapped_column(default=0)
+    due_at: Mapped[datetime]
+    fired_at: Mapped[datetime | None]
+    cancelled_at: Mapped[datetime | None]
+    fired_by: Mapped[str | None] = mapped_column(String(64))
+
+    __table_args__ = (
+        UniqueConstraint("incident_id", "step", "sequence", name="uq_escalation_deadlines_step"),
+        Index("ix_escalation_deadlines_due", "fired_at", "due_at"),
+    )

@@ -1,0 +1,49 @@
+"""Prometheus metrics, one registry per app (so tests and replicas never share globals)."""
+
+from __future__ import annotations
+
+import time
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.http_requests = Counter(
+            "warroom_http_requests_total",
+            "HTTP requests answered, by route and status.",
+            ["route", "status"],
+            registry=self.registry,
+        )
+        self.http_latency = Histogram(
+            "warroom_http_request_seconds",
+            "HTTP request handling time.",
+            ["route"],
+            registry=self.registry,
+        )
+        self.commands = Counter(
+            "warroom_slash_commands_total",
+            "Slash commands handled, by command and outcome.",
+            ["command", "outcome"],
+            registry=self.registry,
+        )
+        self.incidents_declared = Counter(
+            "warroom_incidents_declared_total",
+            "Incidents declared, by severity.",
+            ["severity"],
+            registry=self.registry,
+        )
+        self.war_rooms_opened = Counter(
+            "warroom_war_rooms_opened_total",
+            "War-room channels created.",
+            registry=self.registry,
+        )
+        self.last_tick = Gauge(
+            "warroom_scheduler_last_tick_seconds",
+            "Unix time of the scheduler's last tick.",
+            registry=self.registry,
+        )
+
+    def scheduler_tick(self) -> None:
+        self.last_tick.set(time.time())

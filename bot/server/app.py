@@ -1,0 +1,148 @@
+"""Composition: `create_app(runtime) -> aiohttp.web.Application`. Nothing connects at import."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+import httpx
+from aiohttp import web
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from slack_bolt.async_app import AsyncApp
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.clock import Clock, SystemClock
+from bot.config.loader import redact_url
+from bot.config.settings import RuntimeConfig
+from bot.db.engine import create_engine, session_factory
+from bot.metrics import Metrics
+from bot.sandbox.workspace import Workspace
+from bot.services import Services
+from bot.slack.bolt_app import build_bolt_app
+from bot.slack.gateway import SlackGateway, make_web_client
+from bot.templates import Templates
+from commands.registry import build_registry
+
+log = logging.getLogger(__name__)
+
+RUNTIME = web.AppKey("runtime", RuntimeConfig)
+CLOCK = web.AppKey("clock", Clock)
+METRICS = web.AppKey("metrics", Metrics)
+ENGINE = web.AppKey("engine", AsyncEngine)
+SLACK_CLIENT = web.AppKey("slack_client", Any)
+SERVICES = web.AppKey("services", Services)
+BOLT = web.AppKey("bolt", AsyncApp)
+HTTP = web.AppKey("http", httpx.AsyncClient)
+SCHEDULER = web.AppKey("scheduler", AsyncIOScheduler)
+READINESS = web.AppKey("readiness", dict)
+
+
+def create_app(
+    runtime: RuntimeConfig,
+    *,
+    clock: Clock | None = None,
+    sandbox_workspace: Workspace | None = None,
+) -> web.Application:
+    from bot.server.middleware import request_context
+    from bot.server.routes import add_routes
+
+    app = web.Application(
+        middlewares=[request_context], client_max_size=runtime.settings.server.max_body_bytes
+    )
+    app[RUNTIME] = runtime
+    app[CLOCK] = clock or SystemClock()
+    app[METRICS] = Metrics()
+    app[READINESS] = {}
+    app.cleanup_ctx.extend([_database, _slack_client, _http_client, _services, _scheduler])
+    if runtime.secrets.slack_app_token:
+        from bot.slack.socket_mode import socket_mode_ctx
+
+        app.cleanup_ctx.append(socket_mode_ctx)
+    add_routes(app)
+    if runtime.sandbox:
+        _mount_sandbox(app, runtime, sandbox_workspace or Workspace())
+    return app
+
+
+def _mount_sandbox(app: web.Application, runtime: RuntimeConfig, ws: Workspace) -> None:
+    from bot.sandbox.app import create_sandbox_app
+    from bot.sandbox.demo_backends import create_demo_backends_app
+    from bot.sandbox.embedded import DEMO_BACKENDS_PREFIX, SANDBOX_PREFIX
+    from bot.sandbox.page import PageConfig
+
+    public = (runtime.settings.server.public_url or runtime.self_url).rstrip("/")
+    page = PageConfig(
+        public_url=f"{public}{SANDBOX_PREFIX}",
+        events_url=f"{runtime.self_url}/slack/events",
+        signing_secret=runtime.secrets.slack_signing_secret or "",
+        alerts_url=f"{runtime.self_url}/alerts/generic",
+        alert_token=runtime.secrets.alert_token or "",
+    )
+    app.add_subapp(SANDBOX_PREFIX, create_sandbox_app(ws, time.time, page))
+    app.add_subapp(DEMO_BACKENDS_PREFIX, create_demo_backends_app())
+
+    async def to_page(_request: web.Request) -> web.StreamResponse:
+        raise web.HTTPFound(f"{SANDBOX_PREFIX}/")
+
+    app.router.add_get(SANDBOX_PREFIX, to_page)
+
+
+async def _database(app: web.Application) -> AsyncIterator[None]:
+    runtime = app[RUNTIME]
+    engine = create_engine(runtime.database_url)
+    app[ENGINE] = engine
+    log.info("database engine ready", extra={"database": redact_url(runtime.database_url)})
+    yield
+    await engine.dispose()
+
+
+async def _slack_client(app: web.Application) -> AsyncIterator[None]:
+    runtime = app[RUNTIME]
+    session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15))
+    app[SLACK_CLIENT] = make_web_client(
+        runtime.secrets.slack_bot_token or "", runtime.slack_api_url, session
+    )
+    yield
+    await session.close()
+
+
+async def _http_client(app: web.Application) -> AsyncIterator[None]:
+    # Backends come from config only and redirects are never followed.
+    client = httpx.AsyncClient(follow_redirects=False, timeout=httpx.Timeout(10.0))
+    app[HTTP] = client
+    yield
+    await client.aclose()
+
+
+async def _services(app: web.Application) -> AsyncIterator[None]:
+    runtime = app[RUNTIME]
+    services = Services(
+        settings=runtime.settings,
+        sessions=session_factory(app[ENGINE]),
+        slack=SlackGateway(app[SLACK_CLIENT]),
+        templates=Templates(runtime.settings.templates_dir),
+        clock=app[CLOCK],
+        metrics=app[METRICS],
+    )
+    app[SERVICES] = services
+    app[BOLT] = build_bolt_app(
+        services,
+        app[SLACK_CLIENT],
+        build_registry(runtime.settings),
+        runtime.secrets.slack_signing_secret,
+    )
+    yield
+
+
+async def _scheduler(app: web.Application) -> AsyncIterator[None]:
+    # APScheduler only ticks; deadlines live in the database.
+    scheduler = AsyncIOScheduler(timezone="UTC")
+    metrics = app[METRICS]
+    scheduler.add_job(metrics.scheduler_tick, "interval", seconds=5, id="heartbeat")
+    scheduler.start()
+    app[SCHEDULER] = scheduler
+    yield
+    scheduler.shutdown(wait=False)

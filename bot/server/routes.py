@@ -1,0 +1,87 @@
+"""HTTP endpoints: Slack events, health, readiness, metrics."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from sqlalchemy import text
+
+from bot.server.app import BOLT, ENGINE, METRICS, READINESS, RUNTIME, SERVICES
+from bot.slack.gateway import SlackFailure
+
+log = logging.getLogger(__name__)
+READY_CACHE_SECONDS = 30.0
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_post("/slack/events", slack_events)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    app.router.add_get("/metrics", metrics)
+
+
+async def slack_events(request: web.Request) -> web.StreamResponse:
+    runtime = request.app[RUNTIME]
+    if not runtime.secrets.slack_signing_secret:
+        return web.json_response(
+            {"error": "HTTP events are off: set SLACK_SIGNING_SECRET (Socket Mode is in use)"},
+            status=404,
+        )
+    bolt_request = await to_bolt_request(request)
+    bolt_response = await request.app[BOLT].async_dispatch(bolt_request)
+    return await to_aiohttp_response(bolt_response)
+
+
+async def healthz(_request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    """Ready when the database answers and Slack accepts our token (cached 30 s)."""
+    checks = {
+        "database": await _check_database(request.app),
+        "slack": await _check_slack(request.app),
+    }
+    ready = all(result == "ok" for result in checks.values())
+    return web.json_response(
+        {"status": "ready" if ready else "not ready", "checks": checks}, status=200 if ready else 503
+    )
+
+
+async def _check_database(app: web.Application) -> str:
+    try:
+        async with asyncio.timeout(3):
+            async with app[ENGINE].connect() as conn:
+                await conn.execute(text("SELECT 1"))
+    except Exception as exc:
+        return f"unreachable ({type(exc).__name__})"
+    return "ok"
+
+
+async def _check_slack(app: web.Application) -> str:
+    cache = app[READINESS]
+    now = time.monotonic()
+    if cache.get("slack_checked_at", -1e9) + READY_CACHE_SECONDS > now:
+        return str(cache["slack"])
+    try:
+        async with asyncio.timeout(5):
+            await app[SERVICES].slack.auth_test()
+        result = "ok"
+    except SlackFailure as exc:
+        result = f"auth failed ({exc.code})"
+    except Exception as exc:
+        result = f"unreachable ({type(exc).__name__})"
+    # Only success is cached, so a recovered Slack is seen at once.
+    if result == "ok":
+        cache.update(slack=result, slack_checked_at=now)
+    return result
+
+
+async def metrics(request: web.Request) -> web.Response:
+    body = generate_latest(request.app[METRICS].registry)
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})

@@ -1,0 +1,170 @@
+"""The bot and the Slack sandbox as two real HTTP servers on loopback, as in production.
+
+The bot talks to the sandbox through slack_sdk with `base_url`; tests talk to the bot the
+way Slack does (signed requests) and read what reached "Slack" from the sandbox workspace.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import socket
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import aiohttp
+from aiohttp import web
+
+from bot.clock import Clock
+from bot.config.settings import RuntimeConfig, Secrets, Settings
+from bot.sandbox.app import create_sandbox_app
+from bot.sandbox.page import PageConfig
+from bot.sandbox.slack_requests import signed_headers, slash_command_body
+from bot.sandbox.web_api import new_response_url
+from bot.sandbox.workspace import Channel, Workspace, default_workspace
+from bot.server.app import create_app
+
+SIGNING_SECRET = "test-signing-secret-0123456789"
+ALERT_TOKEN = "test-alert-token-0123456789"
+T = TypeVar("T")
+
+
+def bound_socket() -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(128)
+    sock.setblocking(False)
+    return sock
+
+
+def url_of(sock: socket.socket) -> str:
+    return f"http://127.0.0.1:{sock.getsockname()[1]}"
+
+
+@dataclass
+class Ack:
+    status: int
+    text: str
+
+    def json(self) -> Any:
+        import json
+
+        return json.loads(self.text)
+
+
+@dataclass
+class Harness:
+    ws: Workspace
+    bot_url: str
+    sandbox_url: str
+    runtime: RuntimeConfig
+    http: aiohttp.ClientSession
+    app: web.Application
+    runners: list[web.AppRunner] = field(default_factory=list)
+
+    def channel(self, name: str) -> Channel:
+        found = self.ws.channel_by_name(name)
+        assert found is not None, f"no channel #{name}; have {[c.name for c in self.ws.channels.values()]}"
+        return found
+
+    async def post_signed(
+        self, body: bytes, content_type: str, *, timestamp: int | None = None, secret: str | None = None
+    ) -> Ack:
+        ts = int(time.time()) if timestamp is None else timestamp
+        headers = signed_headers(body, ts, secret or SIGNING_SECRET, content_type)
+        async with self.http.post(f"{self.bot_url}/slack/events", data=body, headers=headers) as resp:
+            return Ack(resp.status, await resp.text())
+
+    async def slash(self, text: str, *, user: str = "U0ONCALL", channel: str = "general") -> Ack:
+        """Type a slash command as `user` in #`channel`, exactly as Slack would post it."""
+        command, _, rest = text.partition(" ")
+        channel_id = self.channel(channel).id
+        token = new_response_url(self.ws, channel=channel_id, user=user, now=time.time())
+        body = slash_command_body(
+            self.ws,
+            command=command,
+            text=rest,
+            user_id=user,
+            channel_id=channel_id,
+            response_url=f"{self.sandbox_url}/response/{token}",
+            trigger_id=f"trigger-{token[-8:]}",
+        )
+        return await self.post_signed(body, "application/x-www-form-urlencoded")
+
+    def ephemerals(self, user: str) -> list[str]:
+        return [
+            m.text
+            for c in self.ws.channels.values()
+            for m in c.messages
+            if m.ephemeral_to == user
+        ]
+
+
+async def eventually(check: Callable[[], T | None | Awaitable[T | None]], timeout: float = 10.0) -> T:
+    """Poll `check` (sync or async) until it returns something truthy: the bot works after its ack."""
+
+    async def value_of() -> T | None:
+        value = check()
+        if inspect.isawaitable(value):
+            return await value
+        return value
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            value = await value_of()
+        except (AssertionError, KeyError, LookupError):
+            value = None
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            value = await value_of()  # let a failing assertion speak
+            raise AssertionError(f"condition not met within {timeout}s (last: {value!r})")
+        await asyncio.sleep(0.02)
+
+
+def runtime_for(database_url: str, slack_api_url: str, settings: Settings | None = None) -> RuntimeConfig:
+    return RuntimeConfig(
+        settings=settings or Settings(),
+        secrets=Secrets(
+            slack_bot_token="xoxb-sandbox-token",
+            slack_signing_secret=SIGNING_SECRET,
+            alert_token=ALERT_TOKEN,
+        ),
+        database_url=database_url,
+        slack_api_url=slack_api_url,
+        config_path=None,
+    )
+
+
+@asynccontextmanager
+async def running(
+    database_url: str, *, settings: Settings | None = None, clock: Clock | None = None
+) -> AsyncIterator[Harness]:
+    ws = default_workspace(time.time())
+    sandbox_sock, bot_sock = bound_socket(), bound_socket()
+    sandbox_url, bot_url = url_of(sandbox_sock), url_of(bot_sock)
+    page = PageConfig(
+        public_url=sandbox_url,
+        events_url=f"{bot_url}/slack/events",
+        signing_secret=SIGNING_SECRET,
+        alerts_url=f"{bot_url}/alerts/generic",
+        alert_token=ALERT_TOKEN,
+    )
+    runtime = runtime_for(database_url, f"{sandbox_url}/api/", settings)
+    app = create_app(runtime, clock=clock)
+    runners = []
+    for sock, application in ((sandbox_sock, create_sandbox_app(ws, time.time, page)), (bot_sock, app)):
+        runner = web.AppRunner(application, access_log=None)
+        await runner.setup()
+        await web.SockSite(runner, sock).start()
+        runners.append(runner)
+    async with aiohttp.ClientSession() as http:
+        try:
+            yield Harness(ws, bot_url, sandbox_url, runtime, http, app, runners)
+        finally:
+            for runner in reversed(runners):
+                await runner.cleanup()
