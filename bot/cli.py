@@ -72,7 +72,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _check_config(runtime: RuntimeConfig) -> int:
     source = runtime.config_path or "built-in defaults"
     mode = "Slack sandbox (no SLACK_BOT_TOKEN)" if runtime.sandbox else "Slack"
-    print(f"warroom: configuration OK ({source}; database {redact_url(runtime.database_url)}; {mode})")
+    print(
+        f"warroom: configuration OK ({source}; database {redact_url(runtime.database_url)}; {mode})"
+    )
     return 0
 
 
@@ -90,7 +92,9 @@ async def _migrate(runtime: RuntimeConfig) -> int:
         return 1
     finally:
         await engine.dispose()
-    print(f"warroom: database {redact_url(runtime.database_url)} is at revision {revision} (newest)")
+    print(
+        f"warroom: database {redact_url(runtime.database_url)} is at revision {revision} (newest)"
+    )
     return 0
 
 

@@ -35,7 +35,7 @@ class Templates:
         self._env = jinja2.Environment(
             loader=jinja2.FileSystemLoader([*search, str(BUILTIN_DIR)]),
             undefined=jinja2.StrictUndefined,
-            autoescape=False,
+            autoescape=False,  # noqa: S701 - Slack mrkdwn, escaped by _finalize, not HTML
             finalize=_finalize,
             trim_blocks=True,
             lstrip_blocks=True,

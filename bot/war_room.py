@@ -1,4 +1,4 @@
-"""Opening a war room for an incident: channel, people, topic, intro, pin, bookmarks, announcement."""
+"""Opening a war room: channel, people, topic, intro, pin, bookmarks, announcement."""
 
 from __future__ import annotations
 
@@ -35,11 +35,19 @@ async def open_war_room(services: Services, incident: Incident, invitees: list[s
     settings = services.settings
     room_settings = settings.slack.war_room
     name = war_room_name(room_settings.prefix, incident.id, incident.title, drill=incident.is_drill)
-    channel_id, channel_name = await services.slack.create_channel(name, private=room_settings.private)
+    channel_id, channel_name = await services.slack.create_channel(
+        name, private=room_settings.private
+    )
     log.info("war room created", extra={"incident_id": incident.id, "channel": channel_name})
     services.metrics.war_rooms_opened.inc()
-    entries = [_entry(services, EventKind.WAR_ROOM_OPENED, f"War room #{channel_name} created",
-                      {"channel_id": channel_id, "channel_name": channel_name})]
+    entries = [
+        _entry(
+            services,
+            EventKind.WAR_ROOM_OPENED,
+            f"War room #{channel_name} created",
+            {"channel_id": channel_id, "channel_name": channel_name},
+        )
+    ]
 
     members = [*invitees, *room_settings.invite_users]
     for group in room_settings.invite_usergroups:
@@ -49,13 +57,22 @@ async def open_war_room(services: Services, incident: Incident, invitees: list[s
             entries.append(_failure(services, f"could not expand user group {group}", exc))
     try:
         await services.slack.invite(channel_id, members)
-        entries.append(_entry(services, EventKind.MEMBERS_INVITED, "Responders invited",
-                              {"users": sorted(set(members))}))
+        entries.append(
+            _entry(
+                services,
+                EventKind.MEMBERS_INVITED,
+                "Responders invited",
+                {"users": sorted(set(members))},
+            )
+        )
     except SlackFailure as exc:
         entries.append(_failure(services, "could not invite responders", exc))
 
     topic = services.templates.render(
-        "war_room_topic.txt.j2", severity=incident.severity, title=incident.title, state=incident.state
+        "war_room_topic.txt.j2",
+        severity=incident.severity,
+        title=incident.title,
+        state=incident.state,
     )
     try:
         await services.slack.set_topic(channel_id, topic)
@@ -63,7 +80,9 @@ async def open_war_room(services: Services, incident: Incident, invitees: list[s
         entries.append(_failure(services, "could not set the topic", exc))
 
     intro = await services.slack.post_message(
-        channel_id, f"Incident #{incident.id}: {escape(incident.title)}", intro_blocks(services, incident)
+        channel_id,
+        f"Incident #{incident.id}: {escape(incident.title)}",
+        intro_blocks(services, incident),
     )
     entries.append(_entry(services, EventKind.MESSAGE_POSTED, "Intro posted", {"ts": intro.ts}))
     try:
@@ -118,19 +137,33 @@ async def _announce(services: Services, incident: Incident, channel_id: str) -> 
         room_link=Mrkdwn(blocks.channel_link(channel_id)),
     )
     try:
-        posted = await services.slack.post_message(f"#{target.lstrip('#')}", text, [blocks.section(text)])
+        posted = await services.slack.post_message(
+            f"#{target.lstrip('#')}", text, [blocks.section(text)]
+        )
     except SlackFailure as exc:
         return [_failure(services, f"could not announce in #{target}", exc)]
-    return [_entry(services, EventKind.ANNOUNCED, f"Announced in #{target}",
-                   {"channel": posted.channel, "ts": posted.ts})]
+    return [
+        _entry(
+            services,
+            EventKind.ANNOUNCED,
+            f"Announced in #{target}",
+            {"channel": posted.channel, "ts": posted.ts},
+        )
+    ]
 
 
-def _entry(services: Services, kind: EventKind, text: str, data: dict[str, object]) -> TimelineEntry:
+def _entry(
+    services: Services, kind: EventKind, text: str, data: dict[str, object]
+) -> TimelineEntry:
     return TimelineEntry(kind=kind, occurred_at=services.clock.now(), text=text, data=dict(data))
 
 
 def _failure(services: Services, what: str, exc: SlackFailure) -> TimelineEntry:
     log.warning("%s: %s", what, exc.code)
     hint = " — invite @warroom to that channel" if exc.code == "not_in_channel" else ""
-    return _entry(services, EventKind.WAR_ROOM_FAILED, f"{what} ({exc.code}){hint}",
-                  {"method": exc.method, "error": exc.code})
+    return _entry(
+        services,
+        EventKind.WAR_ROOM_FAILED,
+        f"{what} ({exc.code}){hint}",
+        {"method": exc.method, "error": exc.code},
+    )

@@ -53,12 +53,16 @@ class IncidentCommand:
         if sub == "declare":
             return self._parse_declare(rest)
         available = ", ".join(SUBCOMMAND_USAGE)
-        raise UsageError(f"`/incident {sub}` is not a subcommand this version knows — try: {available}")
+        raise UsageError(
+            f"`/incident {sub}` is not a subcommand this version knows — try: {available}"
+        )
 
     def _parse_declare(self, rest: str) -> Declare:
         parts = rest.split(maxsplit=1)
         if len(parts) < 2:
-            raise UsageError(f"declare needs a severity and a title — `{SUBCOMMAND_USAGE['declare']}`")
+            raise UsageError(
+                f"declare needs a severity and a title — `{SUBCOMMAND_USAGE['declare']}`"
+            )
         try:
             severity = parse_severity(parts[0], self.priorities)
         except UnknownSeverity as exc:
@@ -74,7 +78,9 @@ class IncidentCommand:
         return await self._declare(args, ctx)
 
     def _help(self, ctx: CommandContext) -> Reply:
-        text = ctx.services.templates.render("incident_help.md.j2", usage_lines=list(SUBCOMMAND_USAGE.values()))
+        text = ctx.services.templates.render(
+            "incident_help.md.j2", usage_lines=list(SUBCOMMAND_USAGE.values())
+        )
         return Reply(text=text, blocks=[blocks.section(text)])
 
     async def _declare(self, args: Declare, ctx: CommandContext) -> Reply:
@@ -106,4 +112,3 @@ class IncidentCommand:
             severity=args.severity,
         )
         return Reply(text=text, blocks=[blocks.section(text)])
-

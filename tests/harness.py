@@ -13,7 +13,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 import aiohttp
 from aiohttp import web
@@ -67,15 +67,24 @@ class Harness:
 
     def channel(self, name: str) -> Channel:
         found = self.ws.channel_by_name(name)
-        assert found is not None, f"no channel #{name}; have {[c.name for c in self.ws.channels.values()]}"
+        assert found is not None, (
+            f"no channel #{name}; have {[c.name for c in self.ws.channels.values()]}"
+        )
         return found
 
     async def post_signed(
-        self, body: bytes, content_type: str, *, timestamp: int | None = None, secret: str | None = None
+        self,
+        body: bytes,
+        content_type: str,
+        *,
+        timestamp: int | None = None,
+        secret: str | None = None,
     ) -> Ack:
         ts = int(time.time()) if timestamp is None else timestamp
         headers = signed_headers(body, ts, secret or SIGNING_SECRET, content_type)
-        async with self.http.post(f"{self.bot_url}/slack/events", data=body, headers=headers) as resp:
+        async with self.http.post(
+            f"{self.bot_url}/slack/events", data=body, headers=headers
+        ) as resp:
             return Ack(resp.status, await resp.text())
 
     async def slash(self, text: str, *, user: str = "U0ONCALL", channel: str = "general") -> Ack:
@@ -96,23 +105,26 @@ class Harness:
 
     def ephemerals(self, user: str) -> list[str]:
         return [
-            m.text
-            for c in self.ws.channels.values()
-            for m in c.messages
-            if m.ephemeral_to == user
+            m.text for c in self.ws.channels.values() for m in c.messages if m.ephemeral_to == user
         ]
 
 
-async def eventually(check: Callable[[], T | None | Awaitable[T | None]], timeout: float = 10.0) -> T:
-    """Poll `check` (sync or async) until it returns something truthy: the bot works after its ack."""
+@overload
+async def eventually(check: Callable[[], Awaitable[T | None]], within: float = 10.0) -> T: ...
 
-    async def value_of() -> T | None:
+
+@overload
+async def eventually(check: Callable[[], T | None], within: float = 10.0) -> T: ...
+
+
+async def eventually(check: Callable[[], Any], within: float = 10.0) -> Any:
+    """Poll `check` (sync or async) until it returns something truthy (work after the ack)."""
+
+    async def value_of() -> Any:
         value = check()
-        if inspect.isawaitable(value):
-            return await value
-        return value
+        return await value if inspect.isawaitable(value) else value
 
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + within
     while True:
         try:
             value = await value_of()
@@ -122,11 +134,13 @@ async def eventually(check: Callable[[], T | None | Awaitable[T | None]], timeou
             return value
         if time.monotonic() > deadline:
             value = await value_of()  # let a failing assertion speak
-            raise AssertionError(f"condition not met within {timeout}s (last: {value!r})")
+            raise AssertionError(f"condition not met within {within}s (last: {value!r})")
         await asyncio.sleep(0.02)
 
 
-def runtime_for(database_url: str, slack_api_url: str, settings: Settings | None = None) -> RuntimeConfig:
+def runtime_for(
+    database_url: str, slack_api_url: str, settings: Settings | None = None
+) -> RuntimeConfig:
     return RuntimeConfig(
         settings=settings or Settings(),
         secrets=Secrets(
@@ -157,7 +171,10 @@ async def running(
     runtime = runtime_for(database_url, f"{sandbox_url}/api/", settings)
     app = create_app(runtime, clock=clock)
     runners = []
-    for sock, application in ((sandbox_sock, create_sandbox_app(ws, time.time, page)), (bot_sock, app)):
+    for sock, application in (
+        (sandbox_sock, create_sandbox_app(ws, time.time, page)),
+        (bot_sock, app),
+    ):
         runner = web.AppRunner(application, access_log=None)
         await runner.setup()
         await web.SockSite(runner, sock).start()

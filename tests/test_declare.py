@@ -35,7 +35,10 @@ async def test_declare_opens_a_war_room(database_url: str) -> None:
         assert intro.user == h.ws.bot_user_id
         assert intro.blocks[0] == {
             "type": "header",
-            "text": {"type": "plain_text", "text": f"Incident #{stored.id}: WhatsApp sends failing"},
+            "text": {
+                "type": "plain_text",
+                "text": f"Incident #{stored.id}: WhatsApp sends failing",
+            },
         }
 
         announcement = h.channel("dr-war-room").messages[-1]
@@ -79,7 +82,9 @@ async def _pair(database_url: str) -> list[Any] | None:
 
 async def test_hostile_title_is_escaped_everywhere(database_url: str) -> None:
     async with running(database_url) as h:
-        await h.slash("/incident declare critical <!channel> pay <@U0CTO> & <http://evil|here> @here")
+        await h.slash(
+            "/incident declare critical <!channel> pay <@U0CTO> & <http://evil|here> @here"
+        )
         [stored] = await eventually(lambda: _stored_with_room(database_url))
         announcement = h.channel("dr-war-room").messages[-1]
         room = h.ws.channels[stored.channel_id]
@@ -96,7 +101,7 @@ async def test_room_still_opens_when_slack_rate_limits(database_url: str) -> Non
         h.ws.faults["conversations.create"] = Fault(status=429, retry_after=1, remaining=1)
         h.ws.faults["chat.postMessage"] = Fault(status=503, remaining=1)
         await h.slash("/incident declare critical Insurer API down")
-        [stored] = await eventually(lambda: _stored_with_room(database_url), timeout=20)
+        [stored] = await eventually(lambda: _stored_with_room(database_url), within=20)
         room = h.ws.channels[stored.channel_id]
         intros = [m for m in room.messages if m.user == h.ws.bot_user_id and m.blocks]
         assert len(intros) == 1 and room.pins == [intros[0].ts]

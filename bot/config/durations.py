@@ -22,7 +22,8 @@ class DurationError(ValueError):
         self.value = value
         self.suggestion = suggestion
         hint = f"write {suggestion}" if suggestion else "write it like 30s, 2m, 1h30m or 2h"
-        super().__init__(f"{value!r} is not a duration — {hint}")
+        shown = f'"{value}"' if isinstance(value, str) else repr(value)
+        super().__init__(f"{shown} is not a duration — {hint}")
 
 
 def parse_duration(value: object) -> timedelta:
@@ -51,13 +52,13 @@ def _suggest(text: str) -> str | None:
     parts = re.findall(r"(\d+)\s*([a-z]+)", text)
     if not parts or re.sub(r"[\d\s a-z]", "", text):
         return None
-    out = []
+    amounts: dict[str, str] = {}
     for number, word in parts:
         unit = _WORDS.get(word) or (word if word in _UNITS else None)
-        if unit is None:
+        if unit is None or unit in amounts:
             return None
-        out.append(f"{number}{unit}")
-    return "".join(out)
+        amounts[unit] = number
+    return "".join(f"{amounts[u]}{u}" for u in _UNITS if u in amounts)
 
 
 def format_duration(delta: timedelta) -> str:

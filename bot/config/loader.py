@@ -29,7 +29,9 @@ def resolve_config_path(explicit: str | None, env: Mapping[str, str]) -> str | N
     return "warroom.yaml" if Path("warroom.yaml").is_file() else None
 
 
-def load_config(explicit_path: str | None = None, env: Mapping[str, str] | None = None) -> RuntimeConfig:
+def load_config(
+    explicit_path: str | None = None, env: Mapping[str, str] | None = None
+) -> RuntimeConfig:
     """Load and validate everything; raise ConfigError listing every problem."""
     env = os.environ if env is None else env
     problems: list[Problem] = []
@@ -49,9 +51,7 @@ def load_config(explicit_path: str | None = None, env: Mapping[str, str] | None 
     problems.extend(_check_database_url(database_url))
     slack_api_url = env.get("SLACK_API_URL") or DEFAULT_SLACK_API_URL
     if not slack_api_url.startswith(("http://", "https://")):
-        problems.append(
-            Problem("env SLACK_API_URL", f'"{slack_api_url}" is not an http(s) URL')
-        )
+        problems.append(Problem("env SLACK_API_URL", f'"{slack_api_url}" is not an http(s) URL'))
     if problems:
         raise ConfigError(problems)
     return RuntimeConfig(
@@ -92,7 +92,10 @@ def _read_yaml(path: str, problems: list[Problem]) -> Any:
 def _interpolate(value: Any, path: str, env: Mapping[str, str], problems: list[Problem]) -> Any:
     """Replace `${NAME}` / `${NAME:-default}` in string values with environment values."""
     if isinstance(value, dict):
-        return {k: _interpolate(v, f"{path}.{k}" if path else str(k), env, problems) for k, v in value.items()}
+        return {
+            k: _interpolate(v, f"{path}.{k}" if path else str(k), env, problems)
+            for k, v in value.items()
+        }
     if isinstance(value, list):
         return [_interpolate(v, f"{path}[{i}]", env, problems) for i, v in enumerate(value)]
     if not isinstance(value, str) or "${" not in value:
@@ -154,7 +157,9 @@ def _check_zone(path: str, zone: str) -> list[Problem]:
     try:
         ZoneInfo(zone)
     except (ZoneInfoNotFoundError, ValueError):
-        return [Problem(path, f'"{zone}" is not a time zone — use an IANA name like Europe/Amsterdam')]
+        return [
+            Problem(path, f'"{zone}" is not a time zone — use an IANA name like Europe/Amsterdam')
+        ]
     return []
 
 
@@ -181,7 +186,9 @@ def _check_secrets(secrets: Secrets) -> list[Problem]:
                 )
             )
     if secrets.slack_app_token and not secrets.slack_app_token.startswith("xapp-"):
-        problems.append(Problem("env SLACK_APP_TOKEN", "is not an app-level token — it starts with xapp-"))
+        problems.append(
+            Problem("env SLACK_APP_TOKEN", "is not an app-level token — it starts with xapp-")
+        )
     return problems
 
 

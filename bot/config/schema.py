@@ -81,7 +81,9 @@ def _convert_dataclass(cls: type, raw: object, path: str, problems: list[Problem
     for key in raw:
         if key not in fields:
             close = difflib.get_close_matches(str(key), list(fields), n=1)
-            fix = f" — did you mean `{close[0]}`?" if close else f" — known keys: {', '.join(fields)}"
+            fix = (
+                f" — did you mean `{close[0]}`?" if close else f" — known keys: {', '.join(fields)}"
+            )
             problems.append(Problem(_join(path, key), f"unknown setting{fix}"))
     values: dict[str, Any] = {}
     before = len(problems)
@@ -117,7 +119,9 @@ def _convert_dict(item: Any, raw: object, path: str, problems: list[Problem]) ->
     return {k: v for k, v in out.items() if v is not _MISSING}
 
 
-def _convert_literal(choices: tuple[Any, ...], raw: object, path: str, problems: list[Problem]) -> Any:
+def _convert_literal(
+    choices: tuple[Any, ...], raw: object, path: str, problems: list[Problem]
+) -> Any:
     if raw in choices:
         return raw
     listed = ", ".join(str(c) for c in choices)
@@ -168,7 +172,7 @@ def _convert_time(raw: object, path: str, problems: list[Problem]) -> Any:
             return time.fromisoformat(raw.strip())
         except ValueError:
             pass
-    problems.append(Problem(path, f"{_show(raw)} is not a time of day — write it as \"HH:MM\""))
+    problems.append(Problem(path, f'{_show(raw)} is not a time of day — write it as "HH:MM"'))
     return _MISSING
 
 

@@ -34,7 +34,9 @@ async def create_incident(
     return incident
 
 
-async def record(session: AsyncSession, incident_id: int, entry: TimelineEntry, now: datetime) -> None:
+async def record(
+    session: AsyncSession, incident_id: int, entry: TimelineEntry, now: datetime
+) -> None:
     """Append one event to an incident's timeline (append-only: never updated)."""
     session.add(
         TimelineEvent(

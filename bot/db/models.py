@@ -5,7 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, MetaData, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from bot.db.types import UTCDateTime
@@ -63,7 +73,9 @@ class RoleAssignment(Base):
     assigned_by: Mapped[str | None] = mapped_column(String(32))
     assigned_at: Mapped[datetime]
 
-    __table_args__ = (UniqueConstraint("incident_id", "role", name="uq_role_assignments_incident_role"),)
+    __table_args__ = (
+        UniqueConstraint("incident_id", "role", name="uq_role_assignments_incident_role"),
+    )
 
 
 class Alert(Base):

@@ -173,7 +173,7 @@ async def _post(
         ):
             return resp.status, await resp.text(errors="replace"), None
     except TimeoutError:
-        return None, "", f"no answer within {TIMEOUT.total:.0f} s from {url}"
+        return None, "", f"no answer within {TIMEOUT.total:g} s from {url}"
     except aiohttp.ClientError as exc:
         return None, "", f"{type(exc).__name__} talking to {url}: {exc}"
 

@@ -12,6 +12,7 @@ import httpx
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from slack_bolt.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.clock import Clock, SystemClock
@@ -32,12 +33,12 @@ RUNTIME = web.AppKey("runtime", RuntimeConfig)
 CLOCK = web.AppKey("clock", Clock)
 METRICS = web.AppKey("metrics", Metrics)
 ENGINE = web.AppKey("engine", AsyncEngine)
-SLACK_CLIENT = web.AppKey("slack_client", Any)
+SLACK_CLIENT = web.AppKey("slack_client", AsyncWebClient)
 SERVICES = web.AppKey("services", Services)
 BOLT = web.AppKey("bolt", AsyncApp)
 HTTP = web.AppKey("http", httpx.AsyncClient)
 SCHEDULER = web.AppKey("scheduler", AsyncIOScheduler)
-READINESS = web.AppKey("readiness", dict)
+READINESS = web.AppKey("readiness", dict[str, Any])
 
 
 def create_app(
@@ -81,13 +82,14 @@ def _mount_sandbox(app: web.Application, runtime: RuntimeConfig, ws: Workspace) 
         alerts_url=f"{runtime.self_url}/alerts/generic",
         alert_token=runtime.secrets.alert_token or "",
     )
-    app.add_subapp(SANDBOX_PREFIX, create_sandbox_app(ws, time.time, page))
-    app.add_subapp(DEMO_BACKENDS_PREFIX, create_demo_backends_app())
 
     async def to_page(_request: web.Request) -> web.StreamResponse:
         raise web.HTTPFound(f"{SANDBOX_PREFIX}/")
 
+    # Registered before the sub-app, which would otherwise answer the bare prefix with 404.
     app.router.add_get(SANDBOX_PREFIX, to_page)
+    app.add_subapp(SANDBOX_PREFIX, create_sandbox_app(ws, time.time, page))
+    app.add_subapp(DEMO_BACKENDS_PREFIX, create_demo_backends_app())
 
 
 async def _database(app: web.Application) -> AsyncIterator[None]:
@@ -132,7 +134,6 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
         services,
         app[SLACK_CLIENT],
         build_registry(runtime.settings),
-        runtime.secrets.slack_signing_secret,
     )
     yield
 

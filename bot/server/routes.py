@@ -13,6 +13,7 @@ from sqlalchemy import text
 
 from bot.server.app import BOLT, ENGINE, METRICS, READINESS, RUNTIME, SERVICES
 from bot.slack.gateway import SlackFailure
+from bot.slack.signature import is_valid_slack_request
 
 log = logging.getLogger(__name__)
 READY_CACHE_SECONDS = 30.0
@@ -32,7 +33,21 @@ async def slack_events(request: web.Request) -> web.StreamResponse:
             {"error": "HTTP events are off: set SLACK_SIGNING_SECRET (Socket Mode is in use)"},
             status=404,
         )
-    bolt_request = await to_bolt_request(request)
+    body = await request.read()
+    if not is_valid_slack_request(
+        body,
+        request.headers.get("X-Slack-Request-Timestamp"),
+        request.headers.get("X-Slack-Signature"),
+        runtime.secrets.slack_signing_secret,
+        time.time(),  # the signature window is wall-clock time, whatever the app's clock
+    ):
+        return web.json_response(
+            {"error": "invalid Slack signature or stale timestamp"}, status=401
+        )
+    try:
+        bolt_request = await to_bolt_request(request)
+    except ValueError:  # includes JSON and UTF-8 decoding errors
+        return web.json_response({"error": "the body is not a Slack payload"}, status=400)
     bolt_response = await request.app[BOLT].async_dispatch(bolt_request)
     return await to_aiohttp_response(bolt_response)
 
@@ -49,7 +64,8 @@ async def readyz(request: web.Request) -> web.Response:
     }
     ready = all(result == "ok" for result in checks.values())
     return web.json_response(
-        {"status": "ready" if ready else "not ready", "checks": checks}, status=200 if ready else 503
+        {"status": "ready" if ready else "not ready", "checks": checks},
+        status=200 if ready else 503,
     )
 
 

@@ -21,13 +21,21 @@ SHUTDOWN_TIMEOUT = 30.0
 def serve(runtime: RuntimeConfig) -> int:
     secrets = runtime.secrets
     configure_logging(
-        [secrets.slack_bot_token, secrets.slack_signing_secret, secrets.slack_app_token, secrets.alert_token]
+        [
+            secrets.slack_bot_token,
+            secrets.slack_signing_secret,
+            secrets.slack_app_token,
+            secrets.alert_token,
+        ]
     )
     server = runtime.settings.server
     try:
         sock = _bind(server.host, server.port)
     except OSError as exc:
-        print(f"warroom: cannot listen on {server.host}:{server.port}: {exc.strerror}", file=sys.stderr)
+        print(
+            f"warroom: cannot listen on {server.host}:{server.port}: {exc.strerror}",
+            file=sys.stderr,
+        )
         return 1
     port = sock.getsockname()[1]
     if not asyncio.run(_prepare_database(runtime)):
@@ -51,7 +59,12 @@ def serve(runtime: RuntimeConfig) -> int:
     app = create_app(runtime, sandbox_workspace=workspace)
     _announce(runtime, server.host, port)
     web.run_app(
-        app, sock=sock, shutdown_timeout=SHUTDOWN_TIMEOUT, print=None, access_log=None, handle_signals=True
+        app,
+        sock=sock,
+        shutdown_timeout=SHUTDOWN_TIMEOUT,
+        print=None,
+        access_log=None,
+        handle_signals=True,
     )
     log.info("stopped")
     return 0
@@ -84,7 +97,9 @@ async def _prepare_database(runtime: RuntimeConfig) -> bool:
             return True
         revision = await current_revision(engine)
     except Exception as exc:
-        print(f"warroom: database {where} is not usable: {type(exc).__name__}: {exc}", file=sys.stderr)
+        print(
+            f"warroom: database {where} is not usable: {type(exc).__name__}: {exc}", file=sys.stderr
+        )
         return False
     finally:
         await engine.dispose()

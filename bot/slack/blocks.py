@@ -17,11 +17,17 @@ Block = dict[str, Any]
 
 
 def header(text: str) -> Block:
-    return {"type": "header", "text": {"type": "plain_text", "text": truncate(text, HEADER_TEXT_LIMIT)}}
+    return {
+        "type": "header",
+        "text": {"type": "plain_text", "text": truncate(text, HEADER_TEXT_LIMIT)},
+    }
 
 
 def section(mrkdwn: str, fields: list[str] | None = None) -> Block:
-    block: Block = {"type": "section", "text": {"type": "mrkdwn", "text": truncate(mrkdwn, SECTION_TEXT_LIMIT)}}
+    block: Block = {
+        "type": "section",
+        "text": {"type": "mrkdwn", "text": truncate(mrkdwn, SECTION_TEXT_LIMIT)},
+    }
     if fields:
         block["fields"] = [{"type": "mrkdwn", "text": truncate(f, 2000)} for f in fields[:10]]
     return block

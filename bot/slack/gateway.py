@@ -93,7 +93,9 @@ class SlackGateway:
                 raise
 
     async def set_topic(self, channel: str, topic: str) -> None:
-        await self._call("conversations.setTopic", channel=channel, topic=truncate(topic, TOPIC_LIMIT))
+        await self._call(
+            "conversations.setTopic", channel=channel, topic=truncate(topic, TOPIC_LIMIT)
+        )
 
     async def post_message(
         self, channel: str, text: str, blocks: list[dict[str, Any]] | None = None

@@ -17,8 +17,12 @@ async def socket_mode_ctx(app: web.Application) -> AsyncIterator[None]:
 
     runtime = app[RUNTIME]
     # apps.connections.open goes to the same Web API as every other call (SLACK_API_URL).
-    web_client = AsyncWebClient(token=runtime.secrets.slack_app_token, base_url=runtime.slack_api_url)
-    handler = AsyncSocketModeHandler(app[BOLT], runtime.secrets.slack_app_token, web_client=web_client)
+    web_client = AsyncWebClient(
+        token=runtime.secrets.slack_app_token, base_url=runtime.slack_api_url
+    )
+    handler = AsyncSocketModeHandler(
+        app[BOLT], runtime.secrets.slack_app_token, web_client=web_client
+    )
     await handler.connect_async()
     log.info("socket mode connected")
     yield

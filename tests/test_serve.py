@@ -1,0 +1,152 @@
+"""`warroom serve` as a newcomer runs it: sandbox page, a slash command, a war room, SIGTERM."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'demo.db'}",
+        "HOME": str(tmp_path),
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=(tmp_path / "stderr.log").open("w"),
+        text=True,
+        env=env,
+        cwd=tmp_path,
+    )
+    assert proc.stdout is not None
+    url = None
+    deadline = time.monotonic() + 60
+    while url is None and time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line and proc.poll() is not None:
+            break
+        if match := re.search(r"Open (http://127\.0\.0\.1:\d+)/sandbox", line):
+            url = match.group(1)
+    if url is None:
+        proc.kill()
+        pytest.fail(f"serve did not start: {(tmp_path / 'stderr.log').read_text()}")
+    try:
+        yield url, proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+
+
+def _state(client: httpx.Client, url: str) -> dict[str, Any]:
+    response = client.get(f"{url}/sandbox/_sandbox/state")
+    response.raise_for_status()
+    return dict(response.json())
+
+
+def _wait_for_room(client: httpx.Client, url: str) -> dict[str, Any]:
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        for channel in _state(client, url)["channels"]:
+            if channel["name"].endswith("whatsapp-sends-failing") and channel["pins"]:
+                return dict(channel)
+        time.sleep(0.1)
+    raise AssertionError("no war room appeared")
+
+
+def test_demo_flow_and_graceful_stop(
+    served: tuple[str, subprocess.Popen[str]], tmp_path: Path
+) -> None:
+    url, proc = served
+    with httpx.Client(timeout=10) as client:
+        assert client.get(f"{url}/healthz").json() == {"status": "ok"}
+        ready = client.get(f"{url}/readyz")
+        assert ready.status_code == 200, ready.text
+        page = client.get(f"{url}/sandbox", follow_redirects=True)
+        assert page.status_code == 200 and "dr-war-room" in page.text
+        general = next(c for c in _state(client, url)["channels"] if c["name"] == "general")
+
+        typed = client.post(
+            f"{url}/sandbox/command",
+            data={
+                "user": "U0ONCALL",
+                "channel": general["id"],
+                "text": "/incident declare critical WhatsApp sends failing",
+            },
+            follow_redirects=True,
+        )
+        assert typed.status_code == 200
+        room = _wait_for_room(client, url)
+        assert room["name"] == "inc-1-whatsapp-sends-failing"
+        assert "U0ONCALL" in room["members"]
+        room_page = client.get(
+            f"{url}/sandbox/", params={"channel": room["id"], "user": "U0ONCALL"}
+        )
+        assert "Incident #1: WhatsApp sends failing" in room_page.text
+        assert client.get(f"{url}/demo/metrics/queues").status_code == 200
+
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(40) == 0
+    log_lines = (tmp_path / "stderr.log").read_text().splitlines()
+    records = [json.loads(line) for line in log_lines if line.startswith("{")]
+    assert records, log_lines
+    assert any(
+        r.get("message") == "war room created" and r.get("incident_id") == 1 for r in records
+    )
+    assert all("xoxb-" not in line for line in log_lines)
+
+
+def test_serve_refuses_a_bad_config(tmp_path: Path) -> None:
+    bad = tmp_path / "warroom.yaml"
+    bad.write_text("escalation:\n  critical:\n    ack_within: soon\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "serve", "--port", "0"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"PATH": "/usr/bin:/bin", "WARROOM_CONFIG": str(bad)},
+        cwd=tmp_path,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert "escalation.critical.ack_within" in result.stderr
+
+
+def test_serve_refuses_an_unmigrated_postgres(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "serve", "--port", "0"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"PATH": "/usr/bin:/bin", "DATABASE_URL": "postgresql+asyncpg://x:pw@127.0.0.1:1/none"},
+        cwd=tmp_path,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert "not usable" in result.stderr and "pw@" not in result.stderr
+
+
+def test_every_command_has_help() -> None:
+    for args in ([], ["serve"], ["migrate"], ["check-config"]):
+        result = subprocess.run(
+            [sys.executable, "-m", "bot.cli", *args, "--help"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert result.returncode == 0 and "usage: warroom" in result.stdout
