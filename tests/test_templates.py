@@ -1,0 +1,67 @@
+"""Every built-in template renders with realistic context; overrides win; values are escaped."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import jinja2
+import pytest
+
+from bot.templates import Mrkdwn, Templates
+
+CONTEXTS = {
+    "war_room_intro.md.j2": {
+        "severity_label": "CRITICAL",
+        "declared_by_mention": Mrkdwn("<@U0ONCALL>"),
+        "declared_at": "2026-11-22 03:12 CET",
+        "summary": "WhatsApp sends failing: backlog 1840",
+    },
+    "war_room_topic.txt.j2": {
+        "severity": "critical",
+        "title": "WhatsApp down",
+        "state": "triggered",
+    },
+    "announcement.md.j2": {
+        "emoji": ":red_circle:",
+        "severity": "critical",
+        "incident_id": 7,
+        "title": "WhatsApp down",
+        "room_link": Mrkdwn("<#C123>"),
+    },
+    "declare_reply.md.j2": {
+        "room_link": Mrkdwn("<#C123>"),
+        "incident_id": 7,
+        "severity": "critical",
+    },
+    "incident_help.md.j2": {"usage_lines": ["/incident help"]},
+}
+
+
+def test_every_template_has_a_realistic_context_and_renders() -> None:
+    templates = Templates()
+    assert set(templates.names()) == set(CONTEXTS)
+    for name, context in CONTEXTS.items():
+        assert templates.render(name, **context).strip(), name
+
+
+def test_missing_values_fail_loudly() -> None:
+    with pytest.raises(jinja2.UndefinedError):
+        Templates().render("announcement.md.j2", severity="critical")
+
+
+def test_values_are_escaped_but_trusted_mrkdwn_is_not() -> None:
+    text = Templates().render(
+        "announcement.md.j2",
+        **{**CONTEXTS["announcement.md.j2"], "title": "<!channel> & <@U1>"},
+    )
+    assert "&lt;!channel&gt; &amp; &lt;@U1&gt;" in text and "<#C123>" in text
+
+
+def test_templates_dir_overrides_by_file_name(tmp_path: Path) -> None:
+    (tmp_path / "declare_reply.md.j2").write_text(
+        "Oorlogskamer {{ room_link }} is open voor incident #{{ incident_id }}."
+    )
+    templates = Templates(str(tmp_path))
+    text = templates.render("declare_reply.md.j2", **CONTEXTS["declare_reply.md.j2"])
+    assert text == "Oorlogskamer <#C123> is open voor incident #7."
+    assert "Usage" not in templates.render("incident_help.md.j2", usage_lines=[])
