@@ -7,12 +7,13 @@ import re
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bot.config.settings import Severity
 from bot.core.severity import UnknownSeverity, parse_severity
 from bot.core.slack_text import TRUNCATION_MARKER, escape, safe, truncate
 from bot.core.war_room_names import slugify, war_room_name, with_suffix
 
 SLACK_NAME = re.compile(r"^[a-z0-9_-]{1,80}$")
-PRIORITIES = {"P1": "critical", "P2": "warning", "P3": "warning", "P4": "info"}
+PRIORITIES: dict[str, Severity] = {"P1": "critical", "P2": "warning", "P3": "warning", "P4": "info"}
 
 
 def test_war_room_names() -> None:

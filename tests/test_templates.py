@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import jinja2
 import pytest
 
 from bot.templates import Mrkdwn, Templates
 
-CONTEXTS = {
+CONTEXTS: dict[str, dict[str, Any]] = {
     "war_room_intro.md.j2": {
         "severity_label": "CRITICAL",
         "declared_by_mention": Mrkdwn("<@U0ONCALL>"),
