@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from datetime import time, timedelta
 from pathlib import Path
 
@@ -12,6 +10,7 @@ import pytest
 from bot.config.durations import DurationError, format_duration, parse_duration
 from bot.config.loader import load_config, redact_url
 from bot.config.schema import ConfigError
+from tests.cli import run_cli
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "warroom.example.yaml"
@@ -211,30 +210,18 @@ def test_redact_url() -> None:
     assert redact_url("sqlite+aiosqlite:///./warroom.db") == "sqlite+aiosqlite:///./warroom.db"
 
 
-def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "bot.cli", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={"PATH": "/usr/bin:/bin", **(env or {})},
-        cwd=ROOT,
-        check=False,
-    )
-
-
 def test_check_config_command(tmp_path: Path) -> None:
-    ok = _cli("check-config", "--config", str(EXAMPLE))
+    ok = run_cli("check-config", "--config", str(EXAMPLE))
     assert ok.returncode == 0, ok.stderr
     assert "configuration OK" in ok.stdout
     bad = tmp_path / "bad.yaml"
     bad.write_text('escalation:\n  critical:\n    ack_within: "2 minutes"\ntimezone: Nowhere\n')
-    failed = _cli("check-config", "--config", str(bad))
+    failed = run_cli("check-config", "--config", str(bad))
     assert failed.returncode == 1
     assert "2 problem(s)" in failed.stderr
     assert (
         'escalation.critical.ack_within: "2 minutes" is not a duration — write 2m' in failed.stderr
     )
     assert "timezone:" in failed.stderr
-    with_env = _cli("check-config", env={"WARROOM_CONFIG": str(bad)})
+    with_env = run_cli("check-config", env={"WARROOM_CONFIG": str(bad)})
     assert with_env.returncode == 1

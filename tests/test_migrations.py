@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 from alembic.autogenerate import compare_metadata
@@ -13,8 +11,7 @@ from sqlalchemy import inspect
 from bot.db.engine import create_engine
 from bot.db.migrate import current_revision, head_revision
 from bot.db.models import Base
-
-ROOT = Path(__file__).resolve().parents[1]
+from tests.cli import run_cli
 
 
 async def test_autogenerate_finds_no_difference(database_url: str) -> None:
@@ -37,32 +34,14 @@ async def test_autogenerate_finds_no_difference(database_url: str) -> None:
 def test_migrate_command_on_a_fresh_sqlite_file(tmp_path: Path) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'fresh.db'}"
     for _ in range(2):  # the second run finds nothing to do and still succeeds
-        result = subprocess.run(
-            [sys.executable, "-m", "bot.cli", "migrate"],
-            capture_output=True,
-            text=True,
-            timeout=120,
-            env={"PATH": "/usr/bin:/bin", "DATABASE_URL": url},
-            cwd=tmp_path,
-            check=False,
-        )
+        result = run_cli("migrate", env={"DATABASE_URL": url}, cwd=tmp_path)
         assert result.returncode == 0, result.stderr
         assert f"is at revision {head_revision()} (newest)" in result.stdout
 
 
 def test_migrate_command_reports_an_unreachable_database(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "migrate"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={
-            "PATH": "/usr/bin:/bin",
-            "DATABASE_URL": "postgresql+asyncpg://nobody:sekrit@127.0.0.1:1/none",
-        },
-        cwd=tmp_path,
-        check=False,
-    )
+    url = "postgresql+asyncpg://nobody:sekrit@127.0.0.1:1/none"
+    result = run_cli("migrate", env={"DATABASE_URL": url}, cwd=tmp_path)
     assert result.returncode == 1
     assert "migration failed" in result.stderr and "DATABASE_URL" in result.stderr
     assert "sekrit" not in result.stderr + result.stdout

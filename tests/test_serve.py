@@ -16,6 +16,8 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.cli import run_cli
+
 
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[str]]]:
@@ -113,40 +115,19 @@ def test_demo_flow_and_graceful_stop(
 def test_serve_refuses_a_bad_config(tmp_path: Path) -> None:
     bad = tmp_path / "warroom.yaml"
     bad.write_text("escalation:\n  critical:\n    ack_within: soon\n")
-    result = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "serve", "--port", "0"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={"PATH": "/usr/bin:/bin", "WARROOM_CONFIG": str(bad)},
-        cwd=tmp_path,
-        check=False,
-    )
+    result = run_cli("serve", "--port", "0", env={"WARROOM_CONFIG": str(bad)}, cwd=tmp_path)
     assert result.returncode == 1
     assert "escalation.critical.ack_within" in result.stderr
 
 
 def test_serve_refuses_an_unmigrated_postgres(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "serve", "--port", "0"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={"PATH": "/usr/bin:/bin", "DATABASE_URL": "postgresql+asyncpg://x:pw@127.0.0.1:1/none"},
-        cwd=tmp_path,
-        check=False,
-    )
+    url = "postgresql+asyncpg://x:pw@127.0.0.1:1/none"
+    result = run_cli("serve", "--port", "0", env={"DATABASE_URL": url}, cwd=tmp_path)
     assert result.returncode == 1
     assert "not usable" in result.stderr and "pw@" not in result.stderr
 
 
 def test_every_command_has_help() -> None:
     for args in ([], ["serve"], ["migrate"], ["check-config"]):
-        result = subprocess.run(
-            [sys.executable, "-m", "bot.cli", *args, "--help"],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+        result = run_cli(*args, "--help")
         assert result.returncode == 0 and "usage: warroom" in result.stdout
