@@ -39,6 +39,18 @@ class Metrics:
             "War-room channels created.",
             registry=self.registry,
         )
+        self.alerts_received = Counter(
+            "warroom_alerts_received_total",
+            "Alerts committed, by source.",
+            ["source"],
+            registry=self.registry,
+        )
+        self.alerts_rejected = Counter(
+            "warroom_alerts_rejected_total",
+            "Alert requests refused, by source and reason (auth, size, invalid, unavailable).",
+            ["source", "reason"],
+            registry=self.registry,
+        )
         self.last_tick = Gauge(
             "warroom_scheduler_last_tick_seconds",
             "Unix time of the scheduler's last tick.",

@@ -12,6 +12,7 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from sqlalchemy import text
 
 from bot.server.app import BOLT, ENGINE, METRICS, READINESS, RUNTIME, SERVICES
+from bot.server.intake import add_intake_routes
 from bot.slack.gateway import SlackFailure
 from bot.slack.signature import is_valid_slack_request
 
@@ -24,6 +25,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics)
+    add_intake_routes(app)
 
 
 async def slack_events(request: web.Request) -> web.StreamResponse:

@@ -1,0 +1,67 @@
+"""Storing alerts: one row per (source, fingerprint), updated in place when re-sent."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Insert
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.core.alerts import NormalizedAlert
+from bot.db.models import Alert
+
+_UPDATED_ON_REPEAT = (
+    "status",
+    "severity",
+    "summary",
+    "description",
+    "labels",
+    "links",
+    "ends_at",
+    "group_key",
+    "updated_at",
+)
+
+
+def _row(alert: NormalizedAlert, now: datetime) -> dict[str, Any]:
+    return {
+        "source": alert.source,
+        "fingerprint": alert.fingerprint,
+        "group_key": alert.group_key,
+        "status": alert.status,
+        "severity": alert.severity,
+        "summary": alert.summary,
+        "description": alert.description,
+        "labels": dict(alert.labels),
+        "links": dict(alert.links),
+        "starts_at": alert.starts_at,
+        "ends_at": alert.ends_at,
+        "received_at": now,
+        "updated_at": now,
+    }
+
+
+def _upsert(dialect: str, rows: list[dict[str, Any]]) -> Insert:
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(Alert).values(rows)
+    return statement.on_conflict_do_update(
+        index_elements=["source", "fingerprint"],
+        set_={name: getattr(statement.excluded, name) for name in _UPDATED_ON_REPEAT},
+    ).returning(Alert.id)
+
+
+async def store_alerts(
+    session: AsyncSession, alerts: Sequence[NormalizedAlert], now: datetime
+) -> list[int]:
+    """Insert or update every alert in one statement; a repeat never makes a second row."""
+    if not alerts:
+        return []
+    # One row per fingerprint per statement: PostgreSQL refuses to update a row twice.
+    latest = {(a.source, a.fingerprint): a for a in alerts}
+    rows = [_row(a, now) for a in latest.values()]
+    dialect = session.get_bind().dialect.name
+    result = await session.execute(_upsert(dialect, rows))
+    return [int(i) for i in result.scalars()]

@@ -1,0 +1,117 @@
+"""Alert intake: authenticate, bound, decode, normalise, commit — then answer 202.
+
+Bad input gets 400 naming the field, bad credentials 401, an oversized body 413, a database
+that is down 503; never a 500 for anything a sender can put in a request.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from bot.config.settings import AlertSettings
+from bot.core.alerts import (
+    AlertPayloadError,
+    NormalizedAlert,
+    parse_alertmanager,
+    parse_generic,
+    parse_grafana,
+)
+from bot.db.alerts import store_alerts
+from bot.server.app import CLOCK, METRICS, RUNTIME, SERVICES
+
+log = logging.getLogger(__name__)
+
+Parser = Callable[[Any, AlertSettings, Any], list[NormalizedAlert]]
+
+
+def _alertmanager(body: Any, settings: AlertSettings, _now: Any) -> list[NormalizedAlert]:
+    return parse_alertmanager(body, settings)
+
+
+def _grafana(body: Any, settings: AlertSettings, _now: Any) -> list[NormalizedAlert]:
+    return parse_grafana(body, settings)
+
+
+PARSERS: dict[str, Parser] = {
+    "alertmanager": _alertmanager,
+    "grafana": _grafana,
+    "generic": parse_generic,
+}
+
+
+def add_intake_routes(app: web.Application) -> None:
+    for source, parser in PARSERS.items():
+        app.router.add_post(f"/alerts/{source}", _handler(source, parser))
+
+
+def _error(status: int, message: str, **extra: Any) -> web.Response:
+    return web.json_response({"error": message, **extra}, status=status)
+
+
+def _authorised(request: web.Request, expected: str | None) -> bool:
+    if not expected:
+        return False
+    header = request.headers.get("Authorization", "")
+    scheme, _, given = header.partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(
+        given.strip().encode(), expected.encode()
+    )
+
+
+def _handler(source: str, parser: Parser) -> Callable[[web.Request], Awaitable[web.Response]]:
+    async def handle(request: web.Request) -> web.Response:
+        runtime = request.app[RUNTIME]
+        metrics = request.app[METRICS]
+        if not _authorised(request, runtime.secrets.alert_token):
+            metrics.alerts_rejected.labels(source, "auth").inc()
+            hint = (
+                ""
+                if runtime.secrets.alert_token
+                else " (intake is closed: WARROOM_ALERT_TOKEN is not set)"
+            )
+            return _error(401, f"missing or wrong bearer token{hint}")
+        limit = runtime.settings.server.max_body_bytes
+        if request.content_length is not None and request.content_length > limit:
+            metrics.alerts_rejected.labels(source, "size").inc()
+            return _error(413, f"body larger than {limit} bytes")
+        try:
+            raw = await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            metrics.alerts_rejected.labels(source, "size").inc()
+            return _error(413, f"body larger than {limit} bytes")
+        try:
+            body = json.loads(raw)
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            metrics.alerts_rejected.labels(source, "invalid").inc()
+            return _error(400, f"body is not JSON ({exc.__class__.__name__})", field="$")
+        now = request.app[CLOCK].now()
+        try:
+            alerts = parser(body, runtime.settings.alerts, now)
+        except AlertPayloadError as exc:
+            metrics.alerts_rejected.labels(source, "invalid").inc()
+            return _error(400, str(exc), field=exc.field)
+        try:
+            async with request.app[SERVICES].sessions.begin() as session:
+                ids = await store_alerts(session, alerts, now)
+        except (OperationalError, DBAPIError, OSError, TimeoutError) as exc:
+            log.warning(
+                "alert not stored: database unavailable", extra={"error": type(exc).__name__}
+            )
+            metrics.alerts_rejected.labels(source, "unavailable").inc()
+            return web.json_response(
+                {"error": "database unavailable; the alert was not stored — retry"},
+                status=503,
+                headers={"Retry-After": "5"},
+            )
+        metrics.alerts_received.labels(source).inc(len(alerts))
+        log.info("alerts stored", extra={"source": source, "count": len(ids)})
+        return web.json_response({"accepted": len(ids), "alert_ids": ids}, status=202)
+
+    return handle
