@@ -62,8 +62,3 @@ class Command(Protocol[ArgsT]):
     def parse(self, text: str) -> ArgsT: ...
 
     async def run(self, args: ArgsT, ctx: CommandContext) -> Reply: ...
-
-
-def tokens(text: str) -> list[str]:
-    """Split command text on whitespace (Slack sends it as typed)."""
-    return text.split()

@@ -40,10 +40,8 @@ class IncidentCommand:
     description = "Declare and run an incident: declare, ack, ic, update, resolve, status, help"
     usage = "declare <severity> <title> | help"
 
-    def __init__(self, priorities: dict[str, Severity] | None = None) -> None:
-        self.priorities: dict[str, Severity] = priorities or {
-            "P1": "critical", "P2": "warning", "P3": "warning", "P4": "info"
-        }  # fmt: skip
+    def __init__(self, priorities: dict[str, Severity]) -> None:
+        self.priorities = priorities
 
     def parse(self, text: str) -> IncidentArgs:
         words = text.split(maxsplit=1)

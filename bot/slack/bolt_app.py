@@ -73,7 +73,10 @@ async def _run(
     started = time.monotonic()
 
     async def progress(text: str) -> None:
-        await respond(text=text, response_type="ephemeral")
+        try:
+            await respond(text=text, response_type="ephemeral")
+        except Exception as exc:  # progress is a courtesy; the work goes on without it
+            log.warning("progress not delivered", extra={"error": type(exc).__name__})
 
     ctx = CommandContext(invocation, services, services.clock.now(), progress)
     try:
@@ -98,4 +101,7 @@ async def _run(
         "command handled",
         extra={"outcome": outcome, "duration_ms": int((time.monotonic() - started) * 1000)},
     )
-    await respond(text=reply.text, blocks=reply.blocks or None, response_type=reply.visibility)
+    try:
+        await respond(text=reply.text, blocks=reply.blocks or None, response_type=reply.visibility)
+    except Exception as exc:  # an expired or used-up response_url must not hide the outcome
+        log.warning("reply not delivered", extra={"error": type(exc).__name__, "outcome": outcome})
