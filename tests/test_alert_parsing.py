@@ -25,7 +25,7 @@ from bot.core.alerts import (
     parse_grafana,
 )
 
-FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "alertmanager"
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "alertmanager"
 SETTINGS = AlertSettings()
 NOW = datetime(2026, 11, 22, 13, 5, 0, tzinfo=UTC)
 GROUP = 'alertmanager:{}:{alertname="QueueBacklogCritical", queue="rentguy"}'

@@ -15,7 +15,7 @@ from bot.db.models import Alert
 from tests.db_reads import rows
 from tests.harness import ALERT_TOKEN, Harness, running
 
-FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "alertmanager"
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "alertmanager"
 FIRING = json.loads((FIXTURES / "v4-firing.json").read_text())
 RESOLVED = json.loads((FIXTURES / "v4-resolved.json").read_text())
 AUTH = {"Authorization": f"Bearer {ALERT_TOKEN}"}
