@@ -15,6 +15,10 @@ from bot.config.settings import RuntimeConfig
 EPILOG = "Configuration: WARROOM_CONFIG (YAML) plus environment variables; see README.md."
 
 
+def _add_config_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", metavar="FILE", help="YAML config (default: $WARROOM_CONFIG)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="warroom",
@@ -30,7 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
         "the built-in Slack sandbox at /sandbox.",
         epilog=EPILOG,
     )
-    serve.add_argument("--config", metavar="FILE", help="YAML config (default: $WARROOM_CONFIG)")
+    _add_config_option(serve)
     serve.add_argument("--host", help="address to listen on (default: server.host, 0.0.0.0)")
     serve.add_argument("--port", type=int, help="port to listen on (default: server.port, 8080)")
 
@@ -40,7 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Apply every pending migration to DATABASE_URL.",
         epilog=EPILOG,
     )
-    migrate.add_argument("--config", metavar="FILE", help="YAML config (default: $WARROOM_CONFIG)")
+    _add_config_option(migrate)
 
     check = sub.add_parser(
         "check-config",
@@ -49,7 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
         "every problem, where it is and how to fix it.",
         epilog=EPILOG,
     )
-    check.add_argument("--config", metavar="FILE", help="YAML config (default: $WARROOM_CONFIG)")
+    _add_config_option(check)
     return parser
 
 
