@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from bot.config.settings import ServerSettings, Settings
 from bot.db.models import Alert
+from bot.sandbox.page import SAMPLE_ALERTS
 from tests.db_reads import rows
 from tests.harness import ALERT_TOKEN, Harness, running
 
@@ -19,14 +20,8 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures" / "alertmanager"
 FIRING = json.loads((FIXTURES / "v4-firing.json").read_text())
 RESOLVED = json.loads((FIXTURES / "v4-resolved.json").read_text())
 AUTH = {"Authorization": f"Bearer {ALERT_TOKEN}"}
-QUEUE_ALERT = {
-    "queue": "whatsapp-outbound",
-    "severity": "critical",
-    "backlog": 1840,
-    "retry_age_ms": 420000,
-    "dead_letters": 12,
-    "message": "WhatsApp sends failing: backlog 1840",
-}
+# The sandbox page's "fire a sample alert" body: the intake must take what the page sends.
+QUEUE_ALERT = SAMPLE_ALERTS["critical"]
 
 
 async def _post(
