@@ -51,6 +51,31 @@ class Metrics:
             ["source", "reason"],
             registry=self.registry,
         )
+        self.alerts_routed = Counter(
+            "warroom_alert_groups_routed_total",
+            "Alert groups routed, by action (open_incident, update_room, post, update_post, "
+            "record).",
+            ["action"],
+            registry=self.registry,
+        )
+        self.outbox_sent = Counter(
+            "warroom_outbox_calls_total",
+            "Outbox rows handled, by method and outcome (sent, retry, failed).",
+            ["method", "outcome"],
+            registry=self.registry,
+        )
+        self.slack_call_seconds = Histogram(
+            "warroom_outbox_call_seconds",
+            "Time to carry out one outbox row, by method.",
+            ["method"],
+            registry=self.registry,
+        )
+        self.war_room_ready_seconds = Histogram(
+            "warroom_war_room_ready_seconds",
+            "From incident opened to war room ready (created, invited, intro pinned).",
+            buckets=(0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600),
+            registry=self.registry,
+        )
         self.last_tick = Gauge(
             "warroom_scheduler_last_tick_seconds",
             "Unix time of the scheduler's last tick.",

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+import contextlib
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -14,6 +16,21 @@ from bot.slack.gateway import SlackGateway
 from bot.templates import Templates
 
 
+class Doorbell:
+    """Rung after a commit that queued outbox rows, so the worker looks at once."""
+
+    def __init__(self) -> None:
+        self._event = asyncio.Event()
+
+    def ring(self) -> None:
+        self._event.set()
+
+    async def wait(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._event.wait(), seconds)
+        self._event.clear()
+
+
 @dataclass(frozen=True)
 class Services:
     settings: Settings
@@ -22,3 +39,4 @@ class Services:
     templates: Templates
     clock: Clock
     metrics: Metrics
+    doorbell: Doorbell = field(default_factory=Doorbell)

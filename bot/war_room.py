@@ -1,131 +1,184 @@
-"""Opening a war room: channel, people, topic, intro, pin, bookmarks, announcement."""
+"""Building a war room, one outbox row at a time: create, invite, topic, intro, pin,
+bookmarks, announcement. Each step is a handler the outbox worker runs; what a step learns
+(the channel id, the intro's ts) is saved with the row's completion, and the next steps are
+queued behind it under the room's ordering key."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from bot.core.severity import SEVERITY_EMOJI
-from bot.core.slack_text import escape
 from bot.core.timeline import EventKind, TimelineEntry
-from bot.core.war_room_names import war_room_name
+from bot.core.war_room_names import room_name_from_template, with_suffix
 from bot.db.incidents import record
-from bot.db.models import Incident
+from bot.db.models import Alert, AlertGroup, Incident
+from bot.db.outbox import Job, enqueue
+from bot.outbox.requests import (
+    ROOM_INTRO,
+    ROOM_INVITE,
+    channel_key,
+    request_group_post,
+    request_room_summary,
+    room_key,
+)
+from bot.outbox.worker import After, OpContext
 from bot.services import Services
 from bot.slack import blocks
+from bot.slack.alert_messages import IncidentFacts, war_room_intro
 from bot.slack.gateway import SlackFailure
 from bot.templates import Mrkdwn
 
 log = logging.getLogger(__name__)
 
-
-@dataclass(frozen=True)
-class WarRoom:
-    channel_id: str
-    name: str
-    intro_ts: str
+MAX_NAME_ATTEMPTS = 20
+INTRO_ALERTS = 20
+ALREADY_DONE = {"already_in_channel", "already_pinned", "cant_invite_self"}
 
 
-async def open_war_room(services: Services, incident: Incident, invitees: list[str]) -> WarRoom:
-    """Create the channel and dress it; every step lands on the incident's timeline.
+async def load_incident(services: Services, incident_id: int) -> Incident | None:
+    async with services.sessions.begin() as session:
+        return await session.get(Incident, incident_id)
 
-    Only channel creation is fatal; a later step that fails is recorded and the room stays.
-    """
-    settings = services.settings
-    room_settings = settings.slack.war_room
-    name = war_room_name(room_settings.prefix, incident.id, incident.title, drill=incident.is_drill)
-    channel_id, channel_name = await services.slack.create_channel(
-        name, private=room_settings.private
+
+def entry(kind: EventKind, text: str, data: dict[str, Any], services: Services) -> TimelineEntry:
+    return TimelineEntry(kind=kind, occurred_at=services.clock.now(), text=text, data=data)
+
+
+async def wait_for_room(services: Services, incident_id: int, seconds: float) -> str | None:
+    """The room's channel id once the worker has created it (None if not within `seconds`)."""
+    deadline = asyncio.get_running_loop().time() + seconds
+    while True:
+        incident = await load_incident(services, incident_id)
+        if incident is not None and incident.channel_id:
+            return incident.channel_id
+        if incident is None or incident.room_state == "failed":
+            return None
+        if asyncio.get_running_loop().time() >= deadline:
+            return None
+        await asyncio.sleep(0.05)
+
+
+# ------------------------------------------------------------------ room.create
+
+
+async def create_room(ctx: OpContext, job: Job) -> After | None:
+    services = ctx.services
+    incident = await load_incident(services, int(job.payload["incident_id"]))
+    if incident is None or incident.channel_id:
+        return None  # gone, or created by an earlier attempt whose completion was recorded
+    room = services.settings.slack.war_room
+    tz = ZoneInfo(services.settings.timezone)
+    name = room_name_from_template(
+        room.name_template,
+        prefix=room.prefix,
+        incident_id=incident.id,
+        title=incident.title,
+        severity=incident.severity,
+        day=incident.created_at.astimezone(tz).strftime("%Y%m%d"),
+        drill=incident.is_drill,
     )
-    log.info("war room created", extra={"incident_id": incident.id, "channel": channel_name})
+    channel_id, channel_name = await _create_channel(ctx, name, room.private)
     services.metrics.war_rooms_opened.inc()
-    entries = [
-        _entry(
-            services,
+    log.info("war room created", extra={"incident_id": incident.id, "channel": channel_name})
+    invitees = [str(u) for u in job.payload.get("invitees", []) if u]
+
+    async def after(session: AsyncSession) -> dict[str, Any]:
+        await _room_created(services, session, incident.id, channel_id, channel_name, invitees)
+        return {"channel_id": channel_id, "channel_name": channel_name}
+
+    return after
+
+
+async def _create_channel(ctx: OpContext, name: str, private: bool) -> tuple[str, str]:
+    """`name`, else `name-2`, `name-3`, … while Slack says `name_taken`."""
+    candidate = name
+    for attempt in range(2, MAX_NAME_ATTEMPTS + 2):
+        try:
+            data = await ctx.slack.call("conversations.create", name=candidate, is_private=private)
+        except SlackFailure as exc:
+            if exc.code != "name_taken":
+                raise
+            candidate = with_suffix(name, attempt)
+            continue
+        channel = data["channel"]
+        return str(channel["id"]), str(channel["name"])
+    raise SlackFailure("conversations.create", "name_taken")
+
+
+async def _room_created(
+    services: Services,
+    session: AsyncSession,
+    incident_id: int,
+    channel_id: str,
+    channel_name: str,
+    invitees: list[str],
+) -> None:
+    incident = await session.get(Incident, incident_id, populate_existing=True)
+    if incident is None:
+        return
+    now = services.clock.now()
+    incident.channel_id, incident.channel_name = channel_id, channel_name
+    incident.room_state, incident.updated_at = "open", now
+    await record(
+        session,
+        incident_id,
+        entry(
             EventKind.WAR_ROOM_OPENED,
             f"War room #{channel_name} created",
             {"channel_id": channel_id, "channel_name": channel_name},
-        )
-    ]
-
-    members = [*invitees, *room_settings.invite_users]
-    for group in room_settings.invite_usergroups:
-        try:
-            members.extend(await services.slack.usergroup_members(group))
-        except SlackFailure as exc:
-            entries.append(_failure(services, f"could not expand user group {group}", exc))
-    try:
-        await services.slack.invite(channel_id, members)
-        entries.append(
-            _entry(
-                services,
-                EventKind.MEMBERS_INVITED,
-                "Responders invited",
-                {"users": sorted(set(members))},
-            )
-        )
-    except SlackFailure as exc:
-        entries.append(_failure(services, "could not invite responders", exc))
-
+            services,
+        ),
+        now,
+    )
+    key = room_key(incident_id)
     topic = services.templates.render(
         "war_room_topic.txt.j2",
         severity=incident.severity,
         title=incident.title,
         state=incident.state,
     )
-    try:
-        await services.slack.set_topic(channel_id, topic)
-    except SlackFailure as exc:
-        entries.append(_failure(services, "could not set the topic", exc))
-
-    intro = await services.slack.post_message(
-        channel_id,
-        f"Incident #{incident.id}: {escape(incident.title)}",
-        intro_blocks(services, incident),
-    )
-    entries.append(_entry(services, EventKind.MESSAGE_POSTED, "Intro posted", {"ts": intro.ts}))
-    try:
-        await services.slack.pin(channel_id, intro.ts)
-    except SlackFailure as exc:
-        entries.append(_failure(services, "could not pin the intro", exc))
-    for link in room_settings.bookmarks:
-        try:
-            await services.slack.add_bookmark(channel_id, link.title, link.url)
-        except SlackFailure as exc:
-            entries.append(_failure(services, f"could not bookmark {link.title}", exc))
-    entries.extend(await _announce(services, incident, channel_id))
-
-    async with services.sessions.begin() as session:
-        stored = await session.get(Incident, incident.id)
-        if stored is not None:
-            stored.channel_id = channel_id
-            stored.channel_name = channel_name
-            stored.updated_at = services.clock.now()
-        for entry in entries:
-            await record(session, incident.id, entry, services.clock.now())
-    return WarRoom(channel_id, channel_name, intro.ts)
-
-
-def intro_blocks(services: Services, incident: Incident) -> list[blocks.Block]:
-    tz = ZoneInfo(services.settings.timezone)
-    declared_at = incident.created_at.astimezone(tz).strftime("%Y-%m-%d %H:%M %Z")
-    body = services.templates.render(
-        "war_room_intro.md.j2",
-        severity_label=incident.severity.upper(),
-        declared_by_mention=Mrkdwn(blocks.user_mention(incident.declared_by or "Warroom")),
-        declared_at=declared_at,
-        summary="",
-    )
-    emoji = SEVERITY_EMOJI.get(incident.severity, "")
-    return [
-        blocks.header(f"Incident #{incident.id}: {incident.title}"),
-        blocks.section(f"{emoji} {body}"),
-        blocks.context(f"State: *{incident.state}*", f"Severity: *{incident.severity}*"),
+    steps: list[tuple[str, dict[str, Any]]] = [
+        (ROOM_INVITE, {"incident_id": incident_id, "invitees": invitees}),
+        ("conversations.setTopic", {"channel": channel_id, "topic": topic[:250]}),
+        (ROOM_INTRO, {"incident_id": incident_id}),
     ]
+    for method, payload in steps:
+        await enqueue(
+            session,
+            method=method,
+            payload=payload,
+            ordering_key=key,
+            incident_id=incident_id,
+            now=now,
+        )
+    await _queue_announcement(services, session, incident, now)
+    await _link_group_posts(services, session, incident_id, now)
 
 
-async def _announce(services: Services, incident: Incident, channel_id: str) -> list[TimelineEntry]:
+async def _link_group_posts(
+    services: Services, session: AsyncSession, incident_id: int, now: datetime
+) -> None:
+    """Alerts-channel posts of the incident's groups now link to the room."""
+    result = await session.execute(
+        select(AlertGroup).where(
+            AlertGroup.incident_id == incident_id, AlertGroup.message_ts.is_not(None)
+        )
+    )
+    for group in result.scalars():
+        channel = group.message_channel or services.settings.slack.alerts_channel
+        await request_group_post(session, group, channel, now, new=False)
+
+
+async def _queue_announcement(
+    services: Services, session: AsyncSession, incident: Incident, now: Any
+) -> None:
     slack = services.settings.slack
     target = slack.announce_channel if incident.severity == "critical" else slack.alerts_channel
     text = services.templates.render(
@@ -134,36 +187,226 @@ async def _announce(services: Services, incident: Incident, channel_id: str) -> 
         severity=incident.severity,
         incident_id=incident.id,
         title=incident.title,
-        room_link=Mrkdwn(blocks.channel_link(channel_id)),
+        room_link=Mrkdwn(blocks.channel_link(incident.channel_id or "")),
     )
+    channel = f"#{target.lstrip('#')}"
+    await enqueue(
+        session,
+        method="chat.postMessage",
+        payload={
+            "channel": channel,
+            "text": text,
+            "blocks": [blocks.section(text)],
+            "_then": "announced",
+        },
+        ordering_key=channel_key(target),
+        incident_id=incident.id,
+        now=now,
+    )
+
+
+async def room_create_failed(ctx: OpContext, job: Job, exc: SlackFailure) -> None:
+    """Slack refused the channel for good: say so on the timeline and where people look."""
+    services = ctx.services
+    incident_id = int(job.payload["incident_id"])
+    now = services.clock.now()
+    text = (
+        f":warning: Could not open a war room for incident #{incident_id}: Slack answered "
+        f"`{exc.code}`. Check the app's scopes (channels:manage, groups:write) and the "
+        "war_room.name_template, then open one by hand."
+    )
+    async with services.sessions.begin() as session:
+        incident = await session.get(Incident, incident_id)
+        if incident is None:
+            return
+        incident.room_state = "failed"
+        await record(
+            session,
+            incident_id,
+            entry(
+                EventKind.WAR_ROOM_FAILED,
+                f"could not create the war room ({exc.code})",
+                {"method": exc.method, "error": exc.code},
+                services,
+            ),
+            now,
+        )
+        target = services.settings.slack.announce_channel
+        await enqueue(
+            session,
+            method="chat.postMessage",
+            payload={"channel": f"#{target.lstrip('#')}", "text": text},
+            ordering_key=channel_key(target),
+            incident_id=incident_id,
+            now=now,
+        )
+
+
+# ------------------------------------------------------------------ room.invite
+
+
+async def invite_responders(ctx: OpContext, job: Job) -> After | None:
+    services = ctx.services
+    incident = await load_incident(services, int(job.payload["incident_id"]))
+    if incident is None or not incident.channel_id:
+        return None
+    room = services.settings.slack.war_room
+    members = [str(u) for u in job.payload.get("invitees", []) if u]
+    members.extend(room.invite_users)
+    problems: list[str] = []
+    for group in room.invite_usergroups:
+        try:
+            data = await ctx.slack.call("usergroups.users.list", usergroup=group)
+            members.extend(str(u) for u in data.get("users", []))
+        except SlackFailure as exc:
+            if exc.status == 429 or (exc.status or 0) >= 500:
+                raise
+            problems.append(f"user group {group}: {exc.code}")
+    wanted = list(dict.fromkeys(m for m in members if m))
+    invited = await _invite(ctx, incident.channel_id, wanted, problems)
+
+    async def after(session: AsyncSession) -> dict[str, Any]:
+        now = services.clock.now()
+        await record(
+            session,
+            incident.id,
+            entry(
+                EventKind.MEMBERS_INVITED,
+                f"Responders invited ({len(invited)})",
+                {"users": sorted(invited)},
+                services,
+            ),
+            now,
+        )
+        for problem in problems:
+            await record(
+                session,
+                incident.id,
+                entry(EventKind.WAR_ROOM_FAILED, f"could not invite {problem}", {}, services),
+                now,
+            )
+        return {"invited": sorted(invited), "problems": problems}
+
+    return after
+
+
+async def _invite(ctx: OpContext, channel: str, users: list[str], problems: list[str]) -> list[str]:
+    """All at once; when Slack refuses the batch, one by one so one bad id keeps no one out."""
+    if not users:
+        return []
     try:
-        posted = await services.slack.post_message(
-            f"#{target.lstrip('#')}", text, [blocks.section(text)]
-        )
+        await ctx.slack.call("conversations.invite", channel=channel, users=",".join(users))
+        return users
     except SlackFailure as exc:
-        return [_failure(services, f"could not announce in #{target}", exc)]
-    return [
-        _entry(
-            services,
-            EventKind.ANNOUNCED,
-            f"Announced in #{target}",
-            {"channel": posted.channel, "ts": posted.ts},
-        )
-    ]
+        if exc.code in ALREADY_DONE:
+            return users
+        if exc.status == 429 or (exc.status or 0) >= 500 or len(users) == 1:
+            if len(users) == 1 and exc.status != 429 and (exc.status or 0) < 500:
+                problems.append(f"{users[0]}: {exc.code}")
+                return []
+            raise
+    invited = []
+    for user in users:
+        invited.extend(await _invite(ctx, channel, [user], problems))
+    return invited
 
 
-def _entry(
-    services: Services, kind: EventKind, text: str, data: dict[str, object]
-) -> TimelineEntry:
-    return TimelineEntry(kind=kind, occurred_at=services.clock.now(), text=text, data=dict(data))
+# ------------------------------------------------------------------ room.intro
 
 
-def _failure(services: Services, what: str, exc: SlackFailure) -> TimelineEntry:
-    log.warning("%s: %s", what, exc.code)
-    hint = " — invite @warroom to that channel" if exc.code == "not_in_channel" else ""
-    return _entry(
-        services,
-        EventKind.WAR_ROOM_FAILED,
-        f"{what} ({exc.code}){hint}",
-        {"method": exc.method, "error": exc.code},
+async def intro_alerts(session: AsyncSession, incident_id: int) -> list[Alert]:
+    result = await session.execute(
+        select(Alert)
+        .where(Alert.incident_id == incident_id)
+        .order_by(Alert.status, Alert.received_at.desc(), Alert.id.desc())
+        .limit(INTRO_ALERTS)
     )
+    return list(result.scalars())
+
+
+async def count_alerts(session: AsyncSession, incident_id: int) -> tuple[int, int]:
+    """(firing, resolved) alerts of an incident."""
+    result = await session.execute(
+        select(Alert.status, func.count())
+        .where(Alert.incident_id == incident_id)
+        .group_by(Alert.status)
+    )
+    counts = {str(status): int(n) for status, n in result.all()}
+    return int(counts.get("firing", 0)), int(counts.get("resolved", 0))
+
+
+def incident_facts(incident: Incident) -> IncidentFacts:
+    return IncidentFacts(
+        id=incident.id,
+        title=incident.title,
+        severity=incident.severity,
+        state=incident.state,
+        declared_by=incident.declared_by,
+        created_at=incident.created_at,
+        during_maintenance=incident.during_maintenance,
+        is_drill=incident.is_drill,
+    )
+
+
+async def post_intro(ctx: OpContext, job: Job) -> After | None:
+    services = ctx.services
+    incident_id = int(job.payload["incident_id"])
+    async with services.sessions.begin() as session:
+        incident = await session.get(Incident, incident_id)
+        alerts = await intro_alerts(session, incident_id) if incident else []
+        total = sum(await count_alerts(session, incident_id)) if incident else 0
+    if incident is None or not incident.channel_id:
+        return None
+    message = war_room_intro(
+        services.templates,
+        incident_facts(incident),
+        alerts,
+        ZoneInfo(services.settings.timezone),
+        total=total,
+    )
+    data = await ctx.slack.call(
+        "chat.postMessage", channel=incident.channel_id, text=message.text, blocks=message.blocks
+    )
+    ts = str(data["ts"])
+    channel_id = incident.channel_id
+
+    async def after(session: AsyncSession) -> dict[str, Any]:
+        now = services.clock.now()
+        stored = await session.get(Incident, incident_id, populate_existing=True)
+        if stored is not None:
+            stored.intro_ts = ts
+        await record(
+            session,
+            incident_id,
+            entry(EventKind.MESSAGE_POSTED, "Intro posted", {"ts": ts}, services),
+            now,
+        )
+        key = room_key(incident_id)
+        await enqueue(
+            session,
+            method="pins.add",
+            payload={"channel": channel_id, "timestamp": ts, "_then": "ready"},
+            ordering_key=key,
+            incident_id=incident_id,
+            now=now,
+        )
+        for link in services.settings.slack.war_room.bookmarks:
+            await enqueue(
+                session,
+                method="bookmarks.add",
+                payload={
+                    "channel_id": channel_id,
+                    "title": link.title,
+                    "type": "link",
+                    "link": link.url,
+                },
+                ordering_key=key,
+                incident_id=incident_id,
+                now=now,
+            )
+        await request_room_summary(
+            session, incident_id, now, services.settings.alerts.room_summary_debounce
+        )
+        return {"ts": ts}
+
+    return after

@@ -8,12 +8,14 @@ from bot.config.settings import Severity
 from bot.core.severity import UnknownSeverity, parse_severity
 from bot.core.timeline import EventKind, TimelineEntry
 from bot.db.incidents import create_incident, record
+from bot.outbox.requests import request_war_room
 from bot.slack import blocks
 from bot.templates import Mrkdwn
-from bot.war_room import open_war_room
+from bot.war_room import wait_for_room
 from commands.base import CommandContext, Reply, UsageError
 
 MAX_TITLE = 150
+ROOM_WAIT_SECONDS = 10.0
 
 SUBCOMMAND_USAGE = {
     "declare": "/incident declare <critical|warning|info|P1-P4> <title>",
@@ -100,13 +102,21 @@ class IncidentCommand:
                 ),
                 ctx.now,
             )
+            await request_war_room(session, incident, ctx.now, invitees=[who])
+        services.doorbell.ring()
         services.metrics.incidents_declared.labels(args.severity).inc()
         await ctx.progress(f"Incident #{incident.id} declared — opening its war room…")
-        room = await open_war_room(services, incident, invitees=[who])
-        text = services.templates.render(
-            "declare_reply.md.j2",
-            room_link=Mrkdwn(blocks.channel_link(room.channel_id)),
-            incident_id=incident.id,
-            severity=args.severity,
-        )
+        room = await wait_for_room(services, incident.id, ROOM_WAIT_SECONDS)
+        if room is None:
+            text = (
+                f"Incident #{incident.id} is declared; Slack is slow, so its war room will "
+                "appear in a moment (nothing is lost). `/incident status` shows where it is."
+            )
+        else:
+            text = services.templates.render(
+                "declare_reply.md.j2",
+                room_link=Mrkdwn(blocks.channel_link(room)),
+                incident_id=incident.id,
+                severity=args.severity,
+            )
         return Reply(text=text, blocks=[blocks.section(text)])

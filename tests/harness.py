@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import json
 import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -22,9 +23,9 @@ from bot.clock import Clock
 from bot.config.settings import RuntimeConfig, Secrets, Settings
 from bot.sandbox.app import create_sandbox_app
 from bot.sandbox.page import PageConfig
-from bot.sandbox.slack_requests import signed_headers, slash_command_body
+from bot.sandbox.slack_requests import block_actions_body, signed_headers, slash_command_body
 from bot.sandbox.web_api import new_response_url
-from bot.sandbox.workspace import Channel, Workspace, default_workspace
+from bot.sandbox.workspace import Channel, Message, Workspace, default_workspace
 from bot.server.app import create_app
 
 SIGNING_SECRET = "test-signing-secret-0123456789"
@@ -50,8 +51,6 @@ class Ack:
     text: str
 
     def json(self) -> Any:
-        import json
-
         return json.loads(self.text)
 
 
@@ -102,6 +101,39 @@ class Harness:
             trigger_id=f"trigger-{token[-8:]}",
         )
         return await self.post_signed(body, "application/x-www-form-urlencoded")
+
+    async def alert(self, source: str, body: Any, *, token: str = ALERT_TOKEN) -> tuple[int, Any]:
+        """POST an alert the way Alertmanager, Grafana or a script would."""
+        headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
+        data = body if isinstance(body, bytes) else json.dumps(body).encode()
+        async with self.http.post(
+            f"{self.bot_url}/alerts/{source}", data=data, headers=headers
+        ) as resp:
+            return resp.status, await resp.json()
+
+    async def press(self, message: Message, action_id: str, *, user: str = "U0ONCALL") -> Ack:
+        """Press the button `action_id` on `message`, as Slack would send it."""
+        button = next(
+            {**element, "block_id": block.get("block_id", "")}
+            for block in message.blocks
+            if block.get("type") == "actions"
+            for element in block["elements"]
+            if element.get("action_id") == action_id
+        )
+        token = new_response_url(self.ws, channel=message.channel, user=user, now=time.time())
+        body = block_actions_body(
+            self.ws,
+            user_id=user,
+            channel_id=message.channel,
+            message=message,
+            action=button,
+            response_url=f"{self.sandbox_url}/response/{token}",
+            trigger_id=f"trigger-{token[-8:]}",
+        )
+        return await self.post_signed(body, "application/x-www-form-urlencoded")
+
+    def bot_messages(self, channel: str) -> list[Message]:
+        return [m for m in self.channel(channel).messages if m.user == self.ws.bot_user_id]
 
     def ephemerals(self, user: str) -> list[str]:
         return [

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from bot.config.settings import Settings
 from bot.sandbox.workspace import Channel, Fault
 from tests.db_reads import incidents, timeline
 from tests.harness import Harness, eventually, running
@@ -17,14 +20,26 @@ async def _stored_with_room(database_url: str) -> list[Any]:
     return [i for i in await incidents(database_url) if i.channel_id]
 
 
+def _day(incident: Any) -> str:
+    """War rooms are named inc-YYYYMMDD-<slug>, the date in the configured time zone."""
+    return incident.created_at.astimezone(ZoneInfo(Settings().timezone)).strftime("%Y%m%d")
+
+
+async def _ready(h: Harness, database_url: str) -> Any:
+    """The incident once its room has the intro pinned (the outbox builds it step by step)."""
+    [stored] = await eventually(lambda: _stored_with_room(database_url))
+    await eventually(lambda: h.ws.channels[stored.channel_id].pins, within=20)
+    return stored
+
+
 async def test_declare_opens_a_war_room(database_url: str) -> None:
     async with running(database_url) as h:
         ack = await h.slash("/incident declare critical WhatsApp sends failing", user="U0ONCALL")
         assert ack.status == 200
 
-        [stored] = await eventually(lambda: _stored_with_room(database_url))
+        stored = await _ready(h, database_url)
         room = h.ws.channels[stored.channel_id]
-        assert room.name == f"inc-{stored.id}-whatsapp-sends-failing"
+        assert room.name == f"inc-{_day(stored)}-whatsapp-sends-failing"
         assert stored.severity == "critical" and stored.state == "triggered"
         assert stored.declared_by == "U0ONCALL" and stored.channel_name == room.name
 
@@ -41,7 +56,7 @@ async def test_declare_opens_a_war_room(database_url: str) -> None:
             },
         }
 
-        announcement = h.channel("dr-war-room").messages[-1]
+        [announcement] = await eventually(lambda: h.channel("dr-war-room").messages)
         assert f"<#{room.id}>" in announcement.text and "CRITICAL" in announcement.text
 
         replies = await eventually(lambda: [t for t in h.ephemerals("U0ONCALL") if "is open" in t])
@@ -65,14 +80,16 @@ async def test_warning_is_announced_in_the_alerts_channel(database_url: str) -> 
 
 async def test_taken_name_gets_a_suffix(database_url: str) -> None:
     async with running(database_url) as h:
-        await h.slash("/incident declare warning Queue stuck")
-        [first] = await eventually(lambda: _stored_with_room(database_url))
-        # Someone already made the channel the next incident would get.
-        taken = f"inc-{first.id + 1}-queue-stuck"
+        # Someone already made today's channel by hand; two incidents of the same name follow.
+        today = datetime.now(ZoneInfo(Settings().timezone)).strftime("%Y%m%d")
+        taken = f"inc-{today}-queue-stuck"
         h.ws.channels["CTAKEN"] = Channel(id="CTAKEN", name=taken, created=0, creator="U0LEAD")
         await h.slash("/incident declare warning Queue stuck")
+        await eventually(lambda: _stored_with_room(database_url))
+        await h.slash("/incident declare warning Queue stuck")
         rooms = await eventually(lambda: _pair(database_url))
-        assert rooms[1].channel_name == f"{taken}-2"
+        assert [r.channel_name for r in rooms] == [f"{taken}-2", f"{taken}-3"]
+        assert "CTAKEN" not in [r.channel_id for r in rooms]
 
 
 async def _pair(database_url: str) -> list[Any] | None:
@@ -85,15 +102,15 @@ async def test_hostile_title_is_escaped_everywhere(database_url: str) -> None:
         await h.slash(
             "/incident declare critical <!channel> pay <@U0CTO> & <http://evil|here> @here"
         )
-        [stored] = await eventually(lambda: _stored_with_room(database_url))
-        announcement = h.channel("dr-war-room").messages[-1]
+        stored = await _ready(h, database_url)
+        [announcement] = await eventually(lambda: h.channel("dr-war-room").messages)
         room = h.ws.channels[stored.channel_id]
         intro = next(m for m in room.messages if m.ts in room.pins)
         for text in (announcement.text, intro.text, intro.blocks[1]["text"]["text"]):
             assert "<!channel>" not in text and "<@U0CTO>" not in text and "<http" not in text
         assert "&lt;!channel&gt;" in announcement.text and "&amp;" in announcement.text
         assert "@here" not in announcement.text
-        assert room.name.startswith(f"inc-{stored.id}-channel-pay-u0cto")
+        assert room.name.startswith(f"inc-{_day(stored)}-channel-pay-u0cto")
 
 
 async def test_room_still_opens_when_slack_rate_limits(database_url: str) -> None:
@@ -101,7 +118,7 @@ async def test_room_still_opens_when_slack_rate_limits(database_url: str) -> Non
         h.ws.faults["conversations.create"] = Fault(status=429, retry_after=1, remaining=1)
         h.ws.faults["chat.postMessage"] = Fault(status=503, remaining=1)
         await h.slash("/incident declare critical Insurer API down")
-        [stored] = await eventually(lambda: _stored_with_room(database_url), within=20)
+        stored = await _ready(h, database_url)
         room = h.ws.channels[stored.channel_id]
         intros = [m for m in room.messages if m.user == h.ws.bot_user_id and m.blocks]
         assert len(intros) == 1 and room.pins == [intros[0].ts]

@@ -93,7 +93,7 @@ def test_demo_flow_and_graceful_stop(
         )
         assert typed.status_code == 200
         room = _wait_for_room(client, url)
-        assert room["name"] == "inc-1-whatsapp-sends-failing"
+        assert room["name"].startswith("inc-") and room["name"].endswith("-whatsapp-sends-failing")
         assert "U0ONCALL" in room["members"]
         room_page = client.get(
             f"{url}/sandbox/", params={"channel": room["id"], "user": "U0ONCALL"}

@@ -12,11 +12,55 @@ from bot.templates import Mrkdwn, Templates
 
 CONTEXTS: dict[str, dict[str, Any]] = {
     "war_room_intro.md.j2": {
+        "emoji": ":red_circle:",
         "severity_label": "CRITICAL",
         "declared_by_mention": Mrkdwn("<@U0ONCALL>"),
-        "declared_at": "2026-11-22 03:12 CET",
-        "summary": "WhatsApp sends failing: backlog 1840",
+        "declared_at": "03:12 CET",
+        "is_drill": False,
+        "during_maintenance": True,
     },
+    "incident_header.txt.j2": {"incident_id": 7, "title": "WhatsApp down", "is_drill": True},
+    "alert_list.md.j2": {
+        "heading": True,
+        "alerts": [
+            {
+                "emoji": ":red_circle:",
+                "summary": "RentGuy queue backlog 1,240 jobs (critical > 1,000)",
+                "status": "firing",
+                "started": "03:12 CET",
+                "description": "Retry age 612s; dead letters 7",
+            },
+            {
+                "emoji": ":white_check_mark:",
+                "summary": "WhatsApp sends failing",
+                "status": "resolved",
+                "started": "",
+                "description": "",
+            },
+        ],
+        "more": 3,
+    },
+    "alert_label_field.md.j2": {"key": "queue", "values": "rentguy, whatsapp", "more": 2},
+    "alert_links.md.j2": {
+        "links": [
+            Mrkdwn("<https://runbooks.example.com/queues|Runbook>"),
+            Mrkdwn("<https://grafana.example.com/d/queues|Dashboard>"),
+        ]
+    },
+    "alert_post.md.j2": {
+        "emoji": ":large_orange_circle:",
+        "severity": "warning",
+        "title": "RentGuy queue backlog 640 jobs",
+        "first_fired_at": "03:12 CET",
+    },
+    "alert_post_status.md.j2": {
+        "status": "resolved",
+        "acknowledged_by_mention": Mrkdwn("<@U0ONCALL>"),
+        "room_link": Mrkdwn("<#C123>"),
+        "during_maintenance": False,
+    },
+    "room_alert_summary.md.j2": {"firing": 2, "resolved": 1, "updated_at": "03:20 CET"},
+    "resolution_suggestion.md.j2": {"incident_id": 7, "minutes": 10},
     "war_room_topic.txt.j2": {
         "severity": "critical",
         "title": "WhatsApp down",

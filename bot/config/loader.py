@@ -37,6 +37,7 @@ def load_config(
     problems: list[Problem] = []
     path = resolve_config_path(explicit_path, env)
     raw = _read_yaml(path, problems) if path else {}
+    problems.extend(_check_literal_secret(raw))
     raw = _interpolate(raw, "", env, problems)
     settings = build(Settings, raw, "", problems)
     problems.extend(_check_settings(settings))
@@ -87,6 +88,22 @@ def _read_yaml(path: str, problems: list[Problem]) -> Any:
         problems.append(Problem(path, "the file must be a mapping of settings (key: value)"))
         return {}
     return raw
+
+
+def _check_literal_secret(raw: Any) -> list[Problem]:
+    """`alerts.grafana_hmac.secret` must come from the environment, written as ${NAME}."""
+    alerts = raw.get("alerts") if isinstance(raw, dict) else None
+    signing = alerts.get("grafana_hmac") if isinstance(alerts, dict) else None
+    secret = signing.get("secret") if isinstance(signing, dict) else None
+    if not isinstance(secret, str) or not secret or "${" in secret:
+        return []
+    return [
+        Problem(
+            "alerts.grafana_hmac.secret",
+            "is written in the file — secrets live in the environment only: "
+            "write ${GRAFANA_WEBHOOK_SECRET} and export GRAFANA_WEBHOOK_SECRET",
+        )
+    ]
 
 
 def _interpolate(value: Any, path: str, env: Mapping[str, str], problems: list[Problem]) -> Any:

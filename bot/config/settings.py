@@ -35,12 +35,27 @@ class Link:
 
 @dataclass(frozen=True)
 class WarRoomSettings:
-    # Channel name: `{prefix}-{id}-{slug}`; Slack allows a-z 0-9 - _ and 80 characters.
+    # Channel name; {prefix}, {date} (YYYYMMDD in `timezone`), {id}, {slug}, {severity}.
+    # Slack allows a-z 0-9 - _ and 80 characters; a taken name gets -2, -3, ...
     prefix: str = "inc"
+    name_template: str = "{prefix}-{date}-{slug}"
     private: bool = False
     invite_users: tuple[str, ...] = ()
     invite_usergroups: tuple[str, ...] = ()
     bookmarks: tuple[Link, ...] = ()
+
+
+def default_slack_rates() -> dict[str, float]:
+    return {
+        "conversations.create": 20,
+        "chat.postMessage": 60,
+        "chat.update": 50,
+        "conversations.invite": 50,
+        "conversations.setTopic": 20,
+        "pins.add": 20,
+        "bookmarks.add": 20,
+        "usergroups.users.list": 20,
+    }
 
 
 @dataclass(frozen=True)
@@ -50,6 +65,9 @@ class SlackSettings:
     alerts_channel: str = "alerts-queues"
     oncall_channel: str = "oncall-ops"
     war_room: WarRoomSettings = field(default_factory=WarRoomSettings)
+    # Calls per minute the outbox allows itself per method (chat.postMessage: per channel),
+    # below Slack's rate tiers; methods not listed get 50.
+    rate_per_minute: dict[str, float] = field(default_factory=default_slack_rates)
 
 
 @dataclass(frozen=True)
@@ -145,6 +163,21 @@ class MaintenanceWindow:
 
 
 @dataclass(frozen=True)
+class GrafanaHmacSettings:
+    """Grafana webhook HMAC signatures; off while `secret` is empty.
+
+    Write the secret as ${GRAFANA_WEBHOOK_SECRET} (secrets live in the environment only).
+    """
+
+    secret: str = field(default="", repr=False)
+    header: str = "X-Grafana-Alerting-Signature"
+    # Empty: Grafana signs the body alone. Set: it signs `<timestamp>:<body>` and the
+    # timestamp must be within `max_age` of now.
+    timestamp_header: str = ""
+    max_age: timedelta = field(default_factory=lambda: _minutes(5))
+
+
+@dataclass(frozen=True)
 class AlertSettings:
     severity_label: str = "severity"
     # label value -> Warroom severity; anything unmapped counts as warning
@@ -164,8 +197,14 @@ class AlertSettings:
         }
     )
     throttle: timedelta = field(default_factory=lambda: _minutes(2))
+    # Playbook: several queues failing at once is one DR incident, not one per queue.
+    group_queues: bool = True
+    multi_queue_window: timedelta = field(default_factory=lambda: _minutes(5))
+    # New alerts in a war room refresh one summary message at most this often.
+    room_summary_debounce: timedelta = field(default_factory=lambda: timedelta(seconds=5))
     resolve_quiet_period: timedelta = field(default_factory=lambda: _minutes(10))
     warning_promote_after: timedelta = field(default_factory=lambda: _minutes(15))
+    grafana_hmac: GrafanaHmacSettings = field(default_factory=GrafanaHmacSettings)
 
 
 @dataclass(frozen=True)

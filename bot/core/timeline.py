@@ -16,6 +16,11 @@ class EventKind(StrEnum):
     MEMBERS_INVITED = "war_room.invited"
     MESSAGE_POSTED = "slack.message_posted"
     COMMAND = "command"
+    ALERT_FIRED = "alert.fired"
+    ALERT_RESOLVED = "alert.resolved"
+    GROUP_JOINED = "alert.group_joined"
+    PROMOTED = "alert.promoted"
+    RESOLUTION_SUGGESTED = "incident.resolution_suggested"
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.timeline import TimelineEntry
@@ -32,6 +33,49 @@ async def create_incident(
     session.add(incident)
     await session.flush()
     return incident
+
+
+async def open_incident_for_key(
+    session: AsyncSession,
+    *,
+    key: str,
+    title: str,
+    severity: str,
+    now: datetime,
+    during_maintenance: bool = False,
+) -> tuple[Incident, bool]:
+    """The open incident for `key`, created if there is none: `(incident, created)`.
+
+    Insert-on-conflict, then re-read: when replicas race for the same key, the unique
+    constraint on `open_group_key` lets exactly one insert win and the others read its row.
+    """
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    statement = (
+        insert(Incident)
+        .values(
+            title=title[:200],
+            severity=severity,
+            state="triggered",
+            open_group_key=key,
+            is_drill=False,
+            during_maintenance=during_maintenance,
+            created_at=now,
+            updated_at=now,
+            last_alert_at=now,
+            version=1,
+            room_state="none",
+        )
+        .on_conflict_do_nothing(index_elements=["open_group_key"])
+        .returning(Incident.id)
+    )
+    created_id = (await session.execute(statement)).scalar()
+    found = await session.execute(
+        select(Incident)
+        .where(Incident.open_group_key == key)
+        .execution_options(populate_existing=True)
+    )
+    incident = found.scalar_one()
+    return incident, created_id is not None
 
 
 async def record(

@@ -59,8 +59,38 @@ class Incident(Base):
     updated_at: Mapped[datetime]
     # Fencing token: bumped on every state change, checked by writers.
     version: Mapped[int] = mapped_column(default=1)
+    # none -> opening -> open | failed: the war room, built by the outbox worker.
+    room_state: Mapped[str] = mapped_column(String(16), default="none")
+    intro_ts: Mapped[str | None] = mapped_column(String(32))
+    summary_ts: Mapped[str | None] = mapped_column(String(32))
+    last_alert_at: Mapped[datetime | None]
+    resolve_suggested_at: Mapped[datetime | None]
 
     __table_args__ = (Index("ix_incidents_state", "state"),)
+
+
+class AlertGroup(Base):
+    """Alerts that share a group key: one message in the alerts channel, or one incident."""
+
+    __tablename__ = "alert_groups"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    group_key: Mapped[str] = mapped_column(String(255), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    severity: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))
+    first_fired_at: Mapped[datetime]
+    last_alert_at: Mapped[datetime]
+    last_posted_at: Mapped[datetime | None]
+    message_channel: Mapped[str | None] = mapped_column(String(32))
+    message_ts: Mapped[str | None] = mapped_column(String(32))
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id", ondelete="SET NULL"))
+    acknowledged_by: Mapped[str | None] = mapped_column(String(32))
+    acknowledged_at: Mapped[datetime | None]
+    during_maintenance: Mapped[bool] = mapped_column(default=False)
+    updated_at: Mapped[datetime]
+
+    __table_args__ = (Index("ix_alert_groups_status", "status", "first_fired_at"),)
 
 
 class RoleAssignment(Base):
@@ -163,8 +193,13 @@ class OutboxMessage(Base):
     sent_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
     result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # Debounce: while a row with this key is pending, the same work is not queued twice.
+    dedup_key: Mapped[str | None] = mapped_column(String(128), unique=True)
 
-    __table_args__ = (Index("ix_outbox_pending", "state", "not_before"),)
+    __table_args__ = (
+        Index("ix_outbox_pending", "state", "not_before"),
+        Index("ix_outbox_ordering", "ordering_key", "id"),
+    )
 
 
 class EscalationDeadline(Base):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -20,6 +22,8 @@ from bot.config.loader import redact_url
 from bot.config.settings import RuntimeConfig
 from bot.db.engine import create_engine, session_factory
 from bot.metrics import Metrics
+from bot.outbox.handlers import failure_hooks, handlers
+from bot.outbox.worker import OutboxWorker
 from bot.sandbox.workspace import Workspace
 from bot.services import Services
 from bot.slack.bolt_app import build_bolt_app
@@ -39,6 +43,8 @@ BOLT = web.AppKey("bolt", AsyncApp)
 HTTP = web.AppKey("http", httpx.AsyncClient)
 SCHEDULER = web.AppKey("scheduler", AsyncIOScheduler)
 READINESS = web.AppKey("readiness", dict[str, Any])
+OUTBOX = web.AppKey("outbox", OutboxWorker)
+STOP_GRACE_SECONDS = 10.0
 
 
 def create_app(
@@ -57,7 +63,9 @@ def create_app(
     app[CLOCK] = clock or SystemClock()
     app[METRICS] = Metrics()
     app[READINESS] = {}
-    app.cleanup_ctx.extend([_database, _slack_client, _http_client, _services, _scheduler])
+    app.cleanup_ctx.extend(
+        [_database, _slack_client, _http_client, _services, _outbox_worker, _scheduler]
+    )
     if runtime.secrets.slack_app_token:
         from bot.slack.socket_mode import socket_mode_ctx
 
@@ -138,11 +146,40 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     yield
 
 
+async def _outbox_worker(app: web.Application) -> AsyncIterator[None]:
+    runtime = app[RUNTIME]
+    # Its own client without slack_sdk's retry handlers: the worker schedules retries itself
+    # (Retry-After, backoff) instead of sleeping on a claimed row.
+    client = make_web_client(
+        runtime.secrets.slack_bot_token or "",
+        runtime.slack_api_url,
+        app[SLACK_CLIENT].session,
+        retries=False,
+    )
+    worker = OutboxWorker(app[SERVICES], SlackGateway(client), handlers(), failure_hooks())
+    app[OUTBOX] = worker
+    task = asyncio.create_task(worker.run_forever(), name="outbox-worker")
+    yield
+    worker.stop()
+    try:
+        await asyncio.wait_for(task, STOP_GRACE_SECONDS)
+    except TimeoutError:
+        log.warning("outbox worker did not stop in time; its rows are re-sent after the lease")
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
 async def _scheduler(app: web.Application) -> AsyncIterator[None]:
     # APScheduler only ticks; deadlines live in the database.
+    from bot.alert_ticks import alert_tick
+
     scheduler = AsyncIOScheduler(timezone="UTC")
     metrics = app[METRICS]
+    services = app[SERVICES]
     scheduler.add_job(metrics.scheduler_tick, "interval", seconds=5, id="heartbeat")
+    scheduler.add_job(
+        alert_tick, "interval", seconds=5, id="alert-tick", args=[services], max_instances=1
+    )
     scheduler.start()
     app[SCHEDULER] = scheduler
     yield

@@ -10,11 +10,13 @@ import hmac
 import json
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import asdict
 from typing import Any
 
 from aiohttp import web
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from bot.alert_pipeline import ingest
 from bot.config.settings import AlertSettings
 from bot.core.alerts import (
     AlertPayloadError,
@@ -23,8 +25,8 @@ from bot.core.alerts import (
     parse_generic,
     parse_grafana,
 )
-from bot.db.alerts import store_alerts
 from bot.server.app import CLOCK, METRICS, RUNTIME, SERVICES
+from bot.server.grafana_signature import verify_grafana_signature
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +67,15 @@ def _authorised(request: web.Request, expected: str | None) -> bool:
     )
 
 
+def _signature_problem(source: str, request: web.Request, raw: bytes) -> str | None:
+    """Grafana's HMAC signature, checked only when `alerts.grafana_hmac.secret` is set."""
+    settings = request.app[RUNTIME].settings.alerts.grafana_hmac
+    if source != "grafana" or not settings.secret:
+        return None
+    now = request.app[CLOCK].now().timestamp()
+    return verify_grafana_signature(settings, settings.secret, raw, request.headers, now)
+
+
 def _handler(source: str, parser: Parser) -> Callable[[web.Request], Awaitable[web.Response]]:
     async def handle(request: web.Request) -> web.Response:
         runtime = request.app[RUNTIME]
@@ -86,6 +97,9 @@ def _handler(source: str, parser: Parser) -> Callable[[web.Request], Awaitable[w
         except web.HTTPRequestEntityTooLarge:
             metrics.alerts_rejected.labels(source, "size").inc()
             return _error(413, f"body larger than {limit} bytes")
+        if problem := _signature_problem(source, request, raw):
+            metrics.alerts_rejected.labels(source, "auth").inc()
+            return _error(401, problem)
         try:
             body = json.loads(raw)
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -97,9 +111,10 @@ def _handler(source: str, parser: Parser) -> Callable[[web.Request], Awaitable[w
         except AlertPayloadError as exc:
             metrics.alerts_rejected.labels(source, "invalid").inc()
             return _error(400, str(exc), field=exc.field)
+        services = request.app[SERVICES]
         try:
-            async with request.app[SERVICES].sessions.begin() as session:
-                ids = await store_alerts(session, alerts, now)
+            async with services.sessions.begin() as session:
+                ingested = await ingest(session, alerts, runtime.settings, now)
         except (OperationalError, DBAPIError, OSError, TimeoutError) as exc:
             log.warning(
                 "alert not stored: database unavailable", extra={"error": type(exc).__name__}
@@ -110,8 +125,18 @@ def _handler(source: str, parser: Parser) -> Callable[[web.Request], Awaitable[w
                 status=503,
                 headers={"Retry-After": "5"},
             )
+        services.doorbell.ring()
         metrics.alerts_received.labels(source).inc(len(alerts))
-        log.info("alerts stored", extra={"source": source, "count": len(ids)})
-        return web.json_response({"accepted": len(ids), "alert_ids": ids}, status=202)
+        for outcome in ingested.groups:
+            metrics.alerts_routed.labels(outcome.action).inc()
+        log.info("alerts stored", extra={"source": source, "count": len(ingested.alert_ids)})
+        return web.json_response(
+            {
+                "accepted": len(ingested.alert_ids),
+                "alert_ids": ingested.alert_ids,
+                "groups": [asdict(g) for g in ingested.groups],
+            },
+            status=202,
+        )
 
     return handle

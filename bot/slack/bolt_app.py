@@ -12,6 +12,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.logs import bind_context
 from bot.services import Services
+from bot.slack.alert_actions import register_alert_actions
 from bot.slack.gateway import SlackFailure
 from commands.base import Command, CommandContext, Invocation, Reply, UsageError
 
@@ -35,6 +36,7 @@ def build_bolt_app(
     )
     for command in registry.values():
         app.command(command.name)(_command_listener(command, services))
+    register_alert_actions(app, services)
     return app
 
 

@@ -6,6 +6,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
@@ -23,12 +24,40 @@ MAX_NAME_ATTEMPTS = 20
 
 
 class SlackFailure(Exception):
-    """A Slack call failed for good; `code` is Slack's error code."""
+    """A Slack call failed; `code` is Slack's error code (or `timeout`, `connection_error`,
+    `http_error`), `status` the HTTP status and `retry_after` Slack's Retry-After, if any."""
 
-    def __init__(self, method: str, code: str) -> None:
+    def __init__(
+        self,
+        method: str,
+        code: str,
+        *,
+        status: int | None = None,
+        retry_after: float | None = None,
+    ) -> None:
         self.method = method
         self.code = code
+        self.status = status
+        self.retry_after = retry_after
         super().__init__(f"Slack {method} failed: {code}")
+
+
+def _retry_after(headers: Any) -> float | None:
+    try:
+        value = headers.get("Retry-After") or headers.get("retry-after")
+        return float(value) if value is not None else None
+    except (AttributeError, TypeError, ValueError):
+        return None
+
+
+def _failure_from_api_error(method: str, exc: SlackApiError) -> SlackFailure:
+    response = exc.response
+    status = getattr(response, "status_code", None)
+    data = response.data if isinstance(response.data, dict) else {}
+    code = str(data.get("error") or ("ratelimited" if status == 429 else "http_error"))
+    return SlackFailure(
+        method, code, status=status, retry_after=_retry_after(getattr(response, "headers", {}))
+    )
 
 
 @dataclass(frozen=True)
@@ -37,17 +66,22 @@ class PostedMessage:
     ts: str
 
 
-def make_web_client(token: str, base_url: str, session: Any = None) -> AsyncWebClient:
-    return AsyncWebClient(
-        token=token,
-        base_url=base_url,
-        session=session,
-        timeout=10,
-        retry_handlers=[
+def make_web_client(
+    token: str, base_url: str, session: Any = None, *, retries: bool = True
+) -> AsyncWebClient:
+    """A Web API client. Interactive replies retry inside slack_sdk; the outbox worker
+    uses `retries=False` and schedules its own retries from Retry-After and backoff."""
+    handlers = (
+        [
             AsyncRateLimitErrorRetryHandler(max_retry_count=3),
             AsyncServerErrorRetryHandler(max_retry_count=3),
             AsyncConnectionErrorRetryHandler(max_retry_count=3),
-        ],
+        ]
+        if retries
+        else []
+    )
+    return AsyncWebClient(
+        token=token, base_url=base_url, session=session, timeout=10, retry_handlers=handlers
     )
 
 
@@ -55,14 +89,21 @@ class SlackGateway:
     def __init__(self, client: AsyncWebClient) -> None:
         self.client = client
 
-    async def _call(self, method: str, **params: Any) -> dict[str, Any]:
+    async def call(self, method: str, **params: Any) -> dict[str, Any]:
+        """Any Web API method by name; every failure comes out as `SlackFailure`."""
         # slack_sdk's typed methods encode each call the way Slack expects (JSON or form).
         call = getattr(self.client, method.replace(".", "_"))
         try:
             response = await call(**params)
         except SlackApiError as exc:
-            raise SlackFailure(method, str(exc.response.get("error", "unknown_error"))) from exc
+            raise _failure_from_api_error(method, exc) from exc
+        except TimeoutError as exc:
+            raise SlackFailure(method, "timeout") from exc
+        except (aiohttp.ClientError, OSError) as exc:
+            raise SlackFailure(method, "connection_error") from exc
         return dict(response.data) if isinstance(response.data, dict) else {}
+
+    _call = call
 
     async def auth_test(self) -> dict[str, Any]:
         return await self._call("auth.test")

@@ -1,0 +1,126 @@
+"""Alert groups: one row per group key, locked while a batch of its alerts is routed."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.core.routing import QUEUE_PREFIX
+from bot.db.models import Alert, AlertGroup, Incident
+
+OPEN_STATES = ("triggered", "acknowledged", "mitigated")
+
+
+@dataclass(frozen=True)
+class GroupStats:
+    firing: int
+    resolved: int
+    firing_severities: list[str]
+    all_severities: list[str]
+
+
+async def lock_groups(
+    session: AsyncSession, titles: Mapping[str, tuple[str, str]], now: datetime
+) -> dict[str, AlertGroup]:
+    """Make sure a row exists for every group key (title, severity), then lock them all in key
+    order — concurrent batches of the same group wait for each other, never deadlock."""
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    rows = [
+        {
+            "group_key": key,
+            "title": title[:200],
+            "severity": severity,
+            "status": "new",
+            "first_fired_at": now,
+            "last_alert_at": now,
+            "during_maintenance": False,
+            "updated_at": now,
+        }
+        for key, (title, severity) in sorted(titles.items())
+    ]
+    await session.execute(insert(AlertGroup).values(rows).on_conflict_do_nothing())
+    result = await session.execute(
+        select(AlertGroup)
+        .where(AlertGroup.group_key.in_(sorted(titles)))
+        .order_by(AlertGroup.group_key)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return {group.group_key: group for group in result.scalars()}
+
+
+async def group_stats(session: AsyncSession, group_key: str) -> GroupStats:
+    result = await session.execute(
+        select(Alert.status, Alert.severity, func.count())
+        .where(Alert.group_key == group_key)
+        .group_by(Alert.status, Alert.severity)
+    )
+    firing = resolved = 0
+    firing_severities: list[str] = []
+    all_severities: list[str] = []
+    for status, severity, count in result.all():
+        all_severities.append(severity)
+        if status == "firing":
+            firing += count
+            firing_severities.append(severity)
+        else:
+            resolved += count
+    return GroupStats(firing, resolved, firing_severities, all_severities)
+
+
+async def open_incident_of(session: AsyncSession, group: AlertGroup) -> Incident | None:
+    if group.incident_id is None:
+        return None
+    incident = await session.get(Incident, group.incident_id)
+    return incident if incident is not None and incident.state in OPEN_STATES else None
+
+
+async def failing_queue_groups(
+    session: AsyncSession, except_key: str, since: datetime
+) -> list[AlertGroup]:
+    """Other queue groups firing that started failing at or after `since` (read, not locked)."""
+    result = await session.execute(
+        select(AlertGroup)
+        .where(
+            AlertGroup.group_key.startswith(QUEUE_PREFIX),
+            AlertGroup.group_key != except_key,
+            AlertGroup.status == "firing",
+            AlertGroup.first_fired_at >= since,
+        )
+        .order_by(AlertGroup.group_key)
+    )
+    return list(result.scalars())
+
+
+async def lock_free_groups(session: AsyncSession, groups: list[AlertGroup]) -> list[AlertGroup]:
+    """Those of `groups` no other transaction holds, now locked by this one. A held group is
+    left to its holder (waiting could deadlock); it joins at its own next alert."""
+    if not groups:
+        return []
+    result = await session.execute(
+        select(AlertGroup)
+        .where(AlertGroup.id.in_([g.id for g in groups]))
+        .order_by(AlertGroup.group_key)
+        .with_for_update(skip_locked=True)
+    )
+    return list(result.scalars())
+
+
+async def incident_open_for_key(session: AsyncSession, key: str) -> bool:
+    found = await session.scalar(select(Incident.id).where(Incident.open_group_key == key))
+    return found is not None
+
+
+async def attach_alerts(
+    session: AsyncSession, group_key: str, incident_id: int, *, firing_only: bool
+) -> None:
+    """Link a group's alerts to its incident (re-fired alerts move to the new incident)."""
+    condition = [Alert.group_key == group_key]
+    if firing_only:
+        condition.append(Alert.status == "firing")
+    await session.execute(update(Alert).where(*condition).values(incident_id=incident_id))

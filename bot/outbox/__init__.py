@@ -1,0 +1,1 @@
+"""The outbox: Slack calls queued in the database, sent by a worker that never drops one."""

@@ -1,0 +1,96 @@
+"""Which handler carries out which outbox row; plain Slack methods are sent as queued."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.alert_posts import post_group, refresh_room_summary
+from bot.core.timeline import EventKind
+from bot.db.incidents import record
+from bot.db.models import Incident
+from bot.db.outbox import Job
+from bot.outbox.requests import GROUP_POST, ROOM_CREATE, ROOM_INTRO, ROOM_INVITE, ROOM_SUMMARY
+from bot.outbox.worker import After, FailureHook, Handler, OpContext
+from bot.slack.gateway import SlackFailure
+from bot.war_room import (
+    ALREADY_DONE,
+    create_room,
+    entry,
+    invite_responders,
+    post_intro,
+    room_create_failed,
+)
+
+PLAIN_METHODS = (
+    "chat.postMessage",
+    "chat.update",
+    "chat.postEphemeral",
+    "conversations.setTopic",
+    "conversations.archive",
+    "pins.add",
+    "bookmarks.add",
+    "reactions.add",
+)
+
+
+async def plain_call(ctx: OpContext, job: Job) -> After | None:
+    params = {k: v for k, v in job.payload.items() if not k.startswith("_")}
+    try:
+        data = await ctx.slack.call(job.method, **params)
+    except SlackFailure as exc:
+        if exc.code not in ALREADY_DONE:
+            raise
+        data = {}
+    then = job.payload.get("_then")
+    if then is None or job.incident_id is None:
+        return None
+    incident_id = job.incident_id
+
+    async def after(session: AsyncSession) -> dict[str, Any]:
+        await _then(ctx, session, str(then), incident_id, data)
+        return {"ts": data.get("ts")} if data.get("ts") else {}
+
+    return after
+
+
+async def _then(
+    ctx: OpContext, session: AsyncSession, then: str, incident_id: int, data: dict[str, Any]
+) -> None:
+    services = ctx.services
+    now = services.clock.now()
+    if then == "announced":
+        text, kind = "Announced", EventKind.ANNOUNCED
+        details = {"channel": data.get("channel"), "ts": data.get("ts")}
+    elif then == "ready":
+        incident = await session.get(Incident, incident_id)
+        seconds = (now - incident.created_at).total_seconds() if incident else 0.0
+        services.metrics.war_room_ready_seconds.observe(max(seconds, 0.0))
+        text, kind = (
+            "War room ready: created, responders invited, intro pinned",
+            EventKind.MESSAGE_POSTED,
+        )
+        details = {"seconds": round(seconds, 3), "at": time.time()}
+    else:
+        return
+    await record(session, incident_id, entry(kind, text, details, services), now)
+
+
+def handlers() -> dict[str, Handler]:
+    table: dict[str, Handler] = {method: plain_call for method in PLAIN_METHODS}
+    table.update(
+        {
+            ROOM_CREATE: create_room,
+            ROOM_INVITE: invite_responders,
+            ROOM_INTRO: post_intro,
+            ROOM_SUMMARY: refresh_room_summary,
+            GROUP_POST: post_group,
+        }
+    )
+    return table
+
+
+def failure_hooks() -> dict[str, FailureHook]:
+    return {ROOM_CREATE: room_create_failed}

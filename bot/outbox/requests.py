@@ -1,0 +1,93 @@
+"""What the core asks Slack for, queued in the caller's transaction (sent by the worker)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.db.models import AlertGroup, Incident
+from bot.db.outbox import enqueue
+
+ROOM_CREATE = "room.create"
+ROOM_INTRO = "room.intro"
+ROOM_INVITE = "room.invite"
+ROOM_SUMMARY = "room.summary"
+GROUP_POST = "group.post"
+
+
+def room_key(incident_id: int) -> str:
+    """Everything that builds or speaks in one war room goes out in order under this key."""
+    return f"room:{incident_id}"
+
+
+def channel_key(channel: str) -> str:
+    return f"channel:{channel.lstrip('#')}"
+
+
+async def request_war_room(
+    session: AsyncSession, incident: Incident, now: datetime, invitees: list[str]
+) -> None:
+    """Queue the war room; the worker creates it, then queues invite, topic, intro, pin,
+    bookmarks and the announcement behind it."""
+    incident.room_state = "opening"
+    await enqueue(
+        session,
+        method=ROOM_CREATE,
+        payload={"incident_id": incident.id, "invitees": invitees},
+        ordering_key=room_key(incident.id),
+        incident_id=incident.id,
+        now=now,
+    )
+
+
+async def request_room_summary(
+    session: AsyncSession, incident_id: int, now: datetime, debounce: timedelta
+) -> None:
+    """Refresh the room's one alert summary, at most once per `debounce` (storm-proof)."""
+    await enqueue(
+        session,
+        method=ROOM_SUMMARY,
+        payload={"incident_id": incident_id},
+        ordering_key=room_key(incident_id),
+        incident_id=incident_id,
+        now=now,
+        not_before=now + debounce,
+        dedup_key=f"summary:{incident_id}",
+    )
+
+
+async def request_group_post(
+    session: AsyncSession, group: AlertGroup, channel: str, now: datetime, *, new: bool
+) -> None:
+    """A new post for the group in `channel` (`new`), or an edit of its existing one."""
+    await enqueue(
+        session,
+        method=GROUP_POST,
+        payload={"group_id": group.id, "channel": channel, "new": new},
+        ordering_key=channel_key(channel),
+        now=now,
+        dedup_key=f"group:{group.id}",
+        replace=new,
+    )
+
+
+async def request_message(
+    session: AsyncSession,
+    channel: str,
+    text: str,
+    blocks: list[dict[str, Any]],
+    now: datetime,
+    *,
+    incident_id: int | None = None,
+    ordering_key: str | None = None,
+) -> None:
+    await enqueue(
+        session,
+        method="chat.postMessage",
+        payload={"channel": channel, "text": text, "blocks": blocks},
+        ordering_key=ordering_key or channel_key(channel),
+        incident_id=incident_id,
+        now=now,
+    )

@@ -1,0 +1,187 @@
+"""The outbox worker: claims due rows, makes the Slack calls, records what happened.
+
+It honours Retry-After, backs off on 5xx, timeouts and connection errors (forever: an outage
+delays a room, it never loses one), paces itself below Slack's rate tiers, keeps each
+ordering key's rows in order and runs different keys side by side. A permanent refusal
+(`invalid_blocks`, `channel_not_found`…) marks the row failed, keeps it and tells the room.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.core.pacing import Pacer, pacing_key
+from bot.core.retry import Failure, retry_delay
+from bot.db.outbox import Job, claim, mark_failed, mark_retry, mark_sent
+from bot.logs import bind_context
+from bot.services import Services
+from bot.slack.gateway import SlackFailure, SlackGateway
+
+log = logging.getLogger(__name__)
+
+After = Callable[[AsyncSession], Awaitable[dict[str, Any] | None]]
+LONGEST_PACING_SLEEP = 1.0
+
+
+class Defer(Exception):
+    """Not now: pacing says wait `seconds` (not counted as an attempt)."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        super().__init__(f"paced for {seconds:.1f}s")
+
+
+@dataclass
+class PacedSlack:
+    """The Slack gateway behind a pacer: short waits are slept, long ones defer the job."""
+
+    slack: SlackGateway
+    pacer: Pacer
+    job_id: int
+    reserved: set[int]
+
+    async def call(self, method: str, **params: Any) -> dict[str, Any]:
+        key = pacing_key(method, str(params.get("channel") or "") or None)
+        if self.job_id in self.reserved:
+            self.reserved.discard(self.job_id)  # its turn was booked when it was deferred
+        else:
+            wait = self.pacer.wait(key, method, time.monotonic())
+            self.pacer.take(key, method, time.monotonic())
+            if wait > LONGEST_PACING_SLEEP:
+                self.reserved.add(self.job_id)
+                raise Defer(wait)
+            if wait > 0:
+                await asyncio.sleep(wait)
+        return await self.slack.call(method, **params)
+
+
+Handler = Callable[["OpContext", Job], Awaitable[After | None]]
+FailureHook = Callable[["OpContext", Job, SlackFailure], Awaitable[None]]
+
+
+@dataclass
+class OpContext:
+    services: Services
+    slack: PacedSlack
+
+
+def default_worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+@dataclass
+class OutboxWorker:
+    services: Services
+    slack: SlackGateway
+    handlers: dict[str, Handler]
+    on_failure: dict[str, FailureHook]
+    worker_id: str = field(default_factory=default_worker_id)
+    lease: timedelta = timedelta(seconds=60)
+    batch: int = 20
+    concurrency: int = 10
+    idle_seconds: float = 1.0
+    _reserved: set[int] = field(default_factory=set)
+    _pacer: Pacer | None = None
+    _stopping: bool = False
+
+    @property
+    def pacer(self) -> Pacer:
+        if self._pacer is None:
+            self._pacer = Pacer(self.services.settings.slack.rate_per_minute)
+        return self._pacer
+
+    def stop(self) -> None:
+        """Finish the batch in hand, then return from `run_forever` (no half-sent row)."""
+        self._stopping = True
+        self.services.doorbell.ring()
+
+    async def run_forever(self) -> None:
+        while not self._stopping:
+            try:
+                done = await self.drain_once()
+            except (OperationalError, DBAPIError, OSError) as exc:
+                log.warning("outbox: database unavailable", extra={"error": type(exc).__name__})
+                done = 0
+            if not done and not self._stopping:
+                await self.services.doorbell.wait(self.idle_seconds)
+
+    async def drain_once(self) -> int:
+        """Claim one batch and send it; the number of rows handled."""
+        now = self.services.clock.now()
+        async with self.services.sessions.begin() as session:
+            jobs = await claim(session, self.worker_id, now, lease=self.lease, limit=self.batch)
+        if not jobs:
+            return 0
+        gate = asyncio.Semaphore(self.concurrency)
+
+        async def one(job: Job) -> None:
+            async with gate:
+                await self._send(job)
+
+        await asyncio.gather(*(one(job) for job in jobs))
+        return len(jobs)
+
+    async def _send(self, job: Job) -> None:
+        bind_context(outbox_id=job.id, incident_id=job.incident_id, outbox_method=job.method)
+        handler = self.handlers.get(job.method)
+        ctx = OpContext(self.services, PacedSlack(self.slack, self.pacer, job.id, self._reserved))
+        started = time.monotonic()
+        try:
+            if handler is None:
+                raise SlackFailure(job.method, "unknown_outbox_method")
+            after = await handler(ctx, job)
+        except Defer as deferred:
+            await self._retry(job, deferred.seconds, "paced", counted=False)
+            return
+        except SlackFailure as exc:
+            await self._failed(ctx, job, exc)
+            return
+        except Exception as exc:  # a bug in a handler must not stop the worker or lose the row
+            log.exception("outbox handler crashed", extra={"method": job.method})
+            await self._retry(job, 30.0, f"crash: {type(exc).__name__}")
+            return
+        self.services.metrics.outbox_sent.labels(job.method, "sent").inc()
+        self.services.metrics.slack_call_seconds.labels(job.method).observe(
+            time.monotonic() - started
+        )
+        async with self.services.sessions.begin() as session:
+            result = await after(session) if after is not None else None
+            await mark_sent(session, job.id, self.services.clock.now(), result)
+
+    async def _failed(self, ctx: OpContext, job: Job, exc: SlackFailure) -> None:
+        failure = Failure(exc.code, exc.status, exc.retry_after)
+        delay = retry_delay(failure, job.attempts)
+        if delay is not None:
+            log.info(
+                "outbox: retrying later",
+                extra={"method": exc.method, "error": exc.code, "delay_s": delay},
+            )
+            self.services.metrics.outbox_sent.labels(job.method, "retry").inc()
+            await self._retry(job, delay, f"{exc.method}: {exc.code}")
+            return
+        log.warning("outbox: Slack refused", extra={"method": exc.method, "error": exc.code})
+        self.services.metrics.outbox_sent.labels(job.method, "failed").inc()
+        async with self.services.sessions.begin() as session:
+            await mark_failed(
+                session, job.id, self.services.clock.now(), f"{exc.method}: {exc.code}"
+            )
+        hook = self.on_failure.get(job.method)
+        if hook is not None:
+            await hook(ctx, job, exc)
+
+    async def _retry(self, job: Job, seconds: float, error: str, *, counted: bool = True) -> None:
+        not_before = self.services.clock.now() + timedelta(seconds=seconds)
+        async with self.services.sessions.begin() as session:
+            await mark_retry(session, job.id, not_before, error, counted=counted)

@@ -1,0 +1,85 @@
+"""Buttons on alert messages: ack within 3 s, then do the work and answer privately."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+
+from bot.alert_ticks import acknowledge_group, open_room_for_group
+from bot.services import Services
+from bot.slack import blocks
+
+log = logging.getLogger(__name__)
+
+Listener = Callable[..., Awaitable[None]]
+LATER = {
+    "incident_ack": "/incident ack",
+    "incident_ic": "/incident ic",
+    "incident_update": "/incident update <text>",
+    "incident_resolve": "/incident resolve <summary>",
+}
+
+
+def register_alert_actions(app: AsyncApp, services: Services) -> None:
+    app.action("alert_ack")(_ack_group(services))
+    app.action("alert_open_room")(_open_room(services))
+    for action_id, command in LATER.items():
+        app.action(action_id)(_use_command(command))
+
+
+def _action(body: dict[str, Any]) -> tuple[str, int | None]:
+    user = str((body.get("user") or {}).get("id", ""))
+    actions = body.get("actions") or [{}]
+    try:
+        return user, int(str(actions[0].get("value", "")))
+    except ValueError:
+        return user, None
+
+
+def _ack_group(services: Services) -> Listener:
+    async def listener(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+        await ack()
+        user, group_id = _action(body)
+        group = await acknowledge_group(services, group_id, user) if group_id else None
+        if group is None:
+            await _say(respond, "That alert is no longer known to Warroom.")
+        elif group.acknowledged_by != user:
+            who = blocks.user_mention(group.acknowledged_by or "")
+            await _say(respond, f"Already acknowledged by {who}.")
+
+    return listener
+
+
+def _open_room(services: Services) -> Listener:
+    async def listener(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+        await ack()
+        user, group_id = _action(body)
+        incident = await open_room_for_group(services, group_id, user) if group_id else None
+        if incident is None:
+            await _say(respond, "That alert is no longer known to Warroom.")
+            return
+        await _say(
+            respond,
+            f"Incident #{incident.id} is open; its war room appears in a moment and you "
+            "are invited.",
+        )
+
+    return listener
+
+
+def _use_command(command: str) -> Listener:
+    async def listener(ack: AsyncAck, respond: AsyncRespond) -> None:
+        await ack()
+        await _say(respond, f"For now, type `{command}` in the war room.")
+
+    return listener
+
+
+async def _say(respond: AsyncRespond, text: str) -> None:
+    try:
+        await respond(text=text, response_type="ephemeral", replace_original=False)
+    except Exception as exc:  # the answer is a courtesy; the work is done
+        log.warning("button answer not delivered", extra={"error": type(exc).__name__})
