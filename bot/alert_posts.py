@@ -14,7 +14,7 @@ from bot.db.models import Alert, AlertGroup, Incident
 from bot.db.outbox import Job
 from bot.outbox.worker import After, OpContext
 from bot.slack.alert_messages import GroupFacts, alert_post, room_alert_summary
-from bot.war_room import count_alerts, intro_alerts
+from bot.war_room import alerts_signature, intro_alerts
 
 POST_ALERTS = 20
 
@@ -27,10 +27,10 @@ async def refresh_room_summary(ctx: OpContext, job: Job) -> After | None:
         incident = await session.get(Incident, incident_id)
         if incident is None or not incident.channel_id or not incident.intro_ts:
             return None  # the intro, still to come, shows every alert
-        firing, resolved = await count_alerts(session, incident_id)
+        firing, resolved, shown = await alerts_signature(session, incident_id)
+        if shown == incident.alerts_shown:
+            return None  # nothing new since the intro or the last summary
         alerts = await intro_alerts(session, incident_id)
-    if incident.summary_ts is None and firing + resolved <= 1 and not resolved:
-        return None
     tz = ZoneInfo(services.settings.timezone)
     message = room_alert_summary(
         services.templates, alerts, services.clock.now(), tz, totals=(firing, resolved)
@@ -42,15 +42,15 @@ async def refresh_room_summary(ctx: OpContext, job: Job) -> After | None:
     }
     if incident.summary_ts:
         await ctx.slack.call("chat.update", ts=incident.summary_ts, **params)
-        return None
-    data = await ctx.slack.call("chat.postMessage", **params)
-    ts = str(data["ts"])
+        ts = incident.summary_ts
+    else:
+        ts = str((await ctx.slack.call("chat.postMessage", **params))["ts"])
 
     async def after(session: AsyncSession) -> dict[str, Any]:
         stored = await session.get(Incident, incident_id, populate_existing=True)
         if stored is not None:
-            stored.summary_ts = ts
-        return {"ts": ts}
+            stored.summary_ts, stored.alerts_shown = ts, shown
+        return {"ts": ts, "shown": shown}
 
     return after
 

@@ -326,13 +326,25 @@ async def intro_alerts(session: AsyncSession, incident_id: int) -> list[Alert]:
 
 async def count_alerts(session: AsyncSession, incident_id: int) -> tuple[int, int]:
     """(firing, resolved) alerts of an incident."""
+    firing, resolved, _ = await alerts_signature(session, incident_id)
+    return firing, resolved
+
+
+async def alerts_signature(session: AsyncSession, incident_id: int) -> tuple[int, int, str]:
+    """(firing, resolved, signature): the signature changes when an alert joins or changes
+    state, so the room is only told when there is news."""
     result = await session.execute(
-        select(Alert.status, func.count())
+        select(Alert.status, func.count(), func.max(Alert.id))
         .where(Alert.incident_id == incident_id)
         .group_by(Alert.status)
     )
-    counts = {str(status): int(n) for status, n in result.all()}
-    return int(counts.get("firing", 0)), int(counts.get("resolved", 0))
+    counts: dict[str, int] = {}
+    newest = 0
+    for status, n, top in result.all():
+        counts[str(status)] = int(n)
+        newest = max(newest, int(top or 0))
+    firing, resolved = counts.get("firing", 0), counts.get("resolved", 0)
+    return firing, resolved, f"{firing}/{resolved}/{newest}"
 
 
 def incident_facts(incident: Incident) -> IncidentFacts:
@@ -354,7 +366,7 @@ async def post_intro(ctx: OpContext, job: Job) -> After | None:
     async with services.sessions.begin() as session:
         incident = await session.get(Incident, incident_id)
         alerts = await intro_alerts(session, incident_id) if incident else []
-        total = sum(await count_alerts(session, incident_id)) if incident else 0
+        firing, resolved, shown = await alerts_signature(session, incident_id)
     if incident is None or not incident.channel_id:
         return None
     message = war_room_intro(
@@ -362,7 +374,7 @@ async def post_intro(ctx: OpContext, job: Job) -> After | None:
         incident_facts(incident),
         alerts,
         ZoneInfo(services.settings.timezone),
-        total=total,
+        total=firing + resolved,
     )
     data = await ctx.slack.call(
         "chat.postMessage", channel=incident.channel_id, text=message.text, blocks=message.blocks
@@ -374,7 +386,7 @@ async def post_intro(ctx: OpContext, job: Job) -> After | None:
         now = services.clock.now()
         stored = await session.get(Incident, incident_id, populate_existing=True)
         if stored is not None:
-            stored.intro_ts = ts
+            stored.intro_ts, stored.alerts_shown = ts, shown
         await record(
             session,
             incident_id,

@@ -63,6 +63,8 @@ class Harness:
     http: aiohttp.ClientSession
     app: web.Application
     runners: list[web.AppRunner] = field(default_factory=list)
+    # Every bot process sharing the database (the first is `bot_url`/`app`).
+    replicas: list[tuple[str, web.Application]] = field(default_factory=list)
 
     def channel(self, name: str) -> Channel:
         found = self.ws.channel_by_name(name)
@@ -102,13 +104,14 @@ class Harness:
         )
         return await self.post_signed(body, "application/x-www-form-urlencoded")
 
-    async def alert(self, source: str, body: Any, *, token: str = ALERT_TOKEN) -> tuple[int, Any]:
-        """POST an alert the way Alertmanager, Grafana or a script would."""
+    async def alert(
+        self, source: str, body: Any, *, token: str = ALERT_TOKEN, replica: int = 0
+    ) -> tuple[int, Any]:
+        """POST an alert the way Alertmanager, Grafana or a script would (to bot `replica`)."""
         headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
         data = body if isinstance(body, bytes) else json.dumps(body).encode()
-        async with self.http.post(
-            f"{self.bot_url}/alerts/{source}", data=data, headers=headers
-        ) as resp:
+        url = self.replicas[replica][0] if self.replicas else self.bot_url
+        async with self.http.post(f"{url}/alerts/{source}", data=data, headers=headers) as resp:
             return resp.status, await resp.json()
 
     async def press(self, message: Message, action_id: str, *, user: str = "U0ONCALL") -> Ack:
@@ -188,11 +191,17 @@ def runtime_for(
 
 @asynccontextmanager
 async def running(
-    database_url: str, *, settings: Settings | None = None, clock: Clock | None = None
+    database_url: str,
+    *,
+    settings: Settings | None = None,
+    clock: Clock | None = None,
+    replicas: int = 1,
 ) -> AsyncIterator[Harness]:
+    """The sandbox and `replicas` bot processes (apps) sharing one database, on loopback."""
     ws = default_workspace(time.time())
-    sandbox_sock, bot_sock = bound_socket(), bound_socket()
-    sandbox_url, bot_url = url_of(sandbox_sock), url_of(bot_sock)
+    sandbox_sock = bound_socket()
+    bot_socks = [bound_socket() for _ in range(replicas)]
+    sandbox_url, bot_url = url_of(sandbox_sock), url_of(bot_socks[0])
     page = PageConfig(
         public_url=sandbox_url,
         events_url=f"{bot_url}/slack/events",
@@ -201,19 +210,21 @@ async def running(
         alert_token=ALERT_TOKEN,
     )
     runtime = runtime_for(database_url, f"{sandbox_url}/api/", settings)
-    app = create_app(runtime, clock=clock)
+    apps = [create_app(runtime, clock=clock) for _ in bot_socks]
     runners = []
-    for sock, application in (
+    served = [
         (sandbox_sock, create_sandbox_app(ws, time.time, page)),
-        (bot_sock, app),
-    ):
+        *zip(bot_socks, apps, strict=True),
+    ]
+    for sock, application in served:
         runner = web.AppRunner(application, access_log=None)
         await runner.setup()
         await web.SockSite(runner, sock).start()
         runners.append(runner)
+    bots = [(url_of(sock), app) for sock, app in zip(bot_socks, apps, strict=True)]
     async with aiohttp.ClientSession() as http:
         try:
-            yield Harness(ws, bot_url, sandbox_url, runtime, http, app, runners)
+            yield Harness(ws, bot_url, sandbox_url, runtime, http, apps[0], runners, bots)
         finally:
             for runner in reversed(runners):
                 await runner.cleanup()

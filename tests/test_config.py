@@ -108,6 +108,12 @@ def test_every_problem_is_listed_at_once(tmp_path: Path) -> None:
         ("escalation:\n  critical:\n    notify:\n      cto: {via: pigeon}\n", "not allowed"),
         ("alerts:\n  severity_map: {sev1: catastrophic}\n", '"catastrophic" is not allowed'),
         ("alerts:\n  throttle: true\n", "True is not a duration"),
+        (
+            "slack:\n  war_room:\n    name_template: 'inc-{day}-{slug}'\n",
+            "slack.war_room: name_template: unknown field {day} — use {date}",
+        ),
+        ("slack:\n  rate_per_minute: {chat.update: fast}\n", "slack.rate_per_minute.chat.update"),
+        ("alerts:\n  group_queues: sometimes\n", '"sometimes" is not true or false'),
         ("slack:\n  war_room:\n    private: yes please\n", "is not true or false"),
         ("templates_dir: /nonexistent/dir\n", "is not a directory"),
     ],

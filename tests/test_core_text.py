@@ -10,10 +10,22 @@ from hypothesis import strategies as st
 from bot.config.settings import Severity
 from bot.core.severity import UnknownSeverity, parse_severity
 from bot.core.slack_text import TRUNCATION_MARKER, escape, safe, truncate
-from bot.core.war_room_names import slugify, war_room_name, with_suffix
+from bot.core.war_room_names import room_name_from_template, slugify, with_suffix
 
 SLACK_NAME = re.compile(r"^[a-z0-9_-]{1,80}$")
 PRIORITIES: dict[str, Severity] = {"P1": "critical", "P2": "warning", "P3": "warning", "P4": "info"}
+
+
+def war_room_name(prefix: str, incident_id: int, title: str, *, drill: bool = False) -> str:
+    return room_name_from_template(
+        "{prefix}-{id}-{slug}",
+        prefix=prefix,
+        incident_id=incident_id,
+        title=title,
+        severity="critical",
+        day="20261123",
+        drill=drill,
+    )
 
 
 def test_war_room_names() -> None:
@@ -26,9 +38,16 @@ def test_war_room_names() -> None:
     assert with_suffix("a" * 80, 12) == "a" * 77 + "-12"
 
 
-@given(st.text(), st.integers(min_value=1, max_value=10**12), st.booleans())
-def test_any_title_gives_a_valid_slack_name(title: str, incident_id: int, drill: bool) -> None:
+@given(st.text(), st.integers(min_value=1, max_value=10**12), st.booleans(), st.text())
+def test_any_title_gives_a_valid_slack_name(
+    title: str, incident_id: int, drill: bool, template: str
+) -> None:
     name = war_room_name("inc", incident_id, title, drill=drill)
+    assert SLACK_NAME.match(name), name
+    custom = room_name_from_template(
+        template, prefix="inc", incident_id=incident_id, title=title, severity="info", day="1"
+    )
+    assert SLACK_NAME.match(custom), (template, custom)
     assert SLACK_NAME.match(name), name
     assert SLACK_NAME.match(with_suffix(name, 99))
     assert SLACK_NAME.match(slugify(title) or "x")

@@ -52,10 +52,23 @@ METHOD_SCOPES: dict[str, set[str]] = {
 OPTIONAL_FOR = {"groups:write": "conversations.create"}
 
 
+FAMILIES = "auth|conversations|chat|pins|bookmarks|users|usergroups|views|reactions|files"
+SLACK_METHOD = rf'"((?:{FAMILIES})\.[a-zA-Z.]+)"'
+
+
 def methods_called() -> set[str]:
-    """Every Web API method called through the Slack port (the one module that calls Slack)."""
-    source = (ROOT / "bot" / "slack" / "gateway.py").read_text()
-    return set(re.findall(r'_call\(\s*"([a-zA-Z.]+)"', source))
+    """Every Web API method the bot calls: through the Slack port (`call("…")`), queued in
+    the outbox (`method="…"`) or sent as queued (`PLAIN_METHODS`). The sandbox is not the bot."""
+    from bot.outbox.handlers import PLAIN_METHODS
+
+    found = set(PLAIN_METHODS)
+    for path in (ROOT / "bot").rglob("*.py"):
+        if "sandbox" in path.parts:
+            continue
+        source = path.read_text()
+        found |= set(re.findall(r"call\(\s*" + SLACK_METHOD, source))
+        found |= set(re.findall(r"method=" + SLACK_METHOD, source))
+    return found
 
 
 def declared_scopes() -> set[str]:

@@ -46,6 +46,8 @@ def test_post_message_is_paced_per_channel() -> None:
         (Failure("invalid_blocks", 200), 1, None),
         (Failure("channel_not_found", 200), 5, None),
         (Failure("not_authed", 200), 1, None),
+        (Failure("http_error", 400), 1, None),
+        (Failure("http_error", 404), 1, None),
     ],
 )
 def test_retry_delay(failure: Failure, attempts: int, delay: float | None) -> None:

@@ -5,6 +5,7 @@ Secrets are not here as config keys: they come from the environment only (`Secre
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import time, timedelta
 from typing import Literal
@@ -33,6 +34,9 @@ class Link:
     url: str = ""
 
 
+ROOM_NAME_FIELDS = frozenset({"prefix", "date", "id", "slug", "severity"})
+
+
 @dataclass(frozen=True)
 class WarRoomSettings:
     # Channel name; {prefix}, {date} (YYYYMMDD in `timezone`), {id}, {slug}, {severity}.
@@ -43,6 +47,14 @@ class WarRoomSettings:
     invite_users: tuple[str, ...] = ()
     invite_usergroups: tuple[str, ...] = ()
     bookmarks: tuple[Link, ...] = ()
+
+    def __post_init__(self) -> None:
+        unknown = set(re.findall(r"\{([^}]*)\}", self.name_template)) - ROOM_NAME_FIELDS
+        if unknown:
+            raise ValueError(
+                f"name_template: unknown field {{{sorted(unknown)[0]}}} — use "
+                + ", ".join(f"{{{f}}}" for f in sorted(ROOM_NAME_FIELDS))
+            )
 
 
 def default_slack_rates() -> dict[str, float]:

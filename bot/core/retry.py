@@ -16,7 +16,6 @@ TRANSIENT_CODES = frozenset(
         "request_timeout",
         "timeout",
         "connection_error",
-        "http_error",
     }
 )
 

@@ -16,19 +16,6 @@ def slugify(title: str) -> str:
     return re.sub(r"-{2,}", "-", slug).strip("-_")
 
 
-def war_room_name(prefix: str, incident_id: int, title: str, *, drill: bool = False) -> str:
-    """`inc-42-whatsapp-sends-failing`, cut at a word boundary to fit 80 characters."""
-    head = f"{prefix}-{'drill-' if drill else ''}{incident_id}"
-    slug = slugify(title)
-    if not slug:
-        return head
-    room = MAX_CHANNEL_NAME - len(head) - 1
-    if len(slug) > room:
-        cut = slug[:room]
-        slug = cut.rsplit("-", 1)[0] if "-" in cut else cut
-    return f"{head}-{slug.strip('-_')}" if slug.strip("-_") else head
-
-
 def with_suffix(name: str, attempt: int) -> str:
     """The name to try after `name_taken`: `…-2`, `…-3`, still within 80 characters."""
     suffix = f"-{attempt}"

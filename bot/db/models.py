@@ -63,6 +63,8 @@ class Incident(Base):
     room_state: Mapped[str] = mapped_column(String(16), default="none")
     intro_ts: Mapped[str | None] = mapped_column(String(32))
     summary_ts: Mapped[str | None] = mapped_column(String(32))
+    # What the room last showed of its alerts ("firing/resolved/newest id"): no repeat posts.
+    alerts_shown: Mapped[str | None] = mapped_column(String(64))
     last_alert_at: Mapped[datetime | None]
     resolve_suggested_at: Mapped[datetime | None]
 

@@ -24,15 +24,13 @@ from bot.war_room import (
     room_create_failed,
 )
 
+# Slack methods the outbox sends exactly as queued (the manifest test reads this list).
 PLAIN_METHODS = (
     "chat.postMessage",
     "chat.update",
-    "chat.postEphemeral",
     "conversations.setTopic",
-    "conversations.archive",
     "pins.add",
     "bookmarks.add",
-    "reactions.add",
 )
 
 

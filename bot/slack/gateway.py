@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
@@ -15,12 +14,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.core.slack_text import TOPIC_LIMIT, truncate
-from bot.core.war_room_names import with_suffix
-
 log = logging.getLogger(__name__)
-
-MAX_NAME_ATTEMPTS = 20
 
 
 class SlackFailure(Exception):
@@ -60,12 +54,6 @@ def _failure_from_api_error(method: str, exc: SlackApiError) -> SlackFailure:
     )
 
 
-@dataclass(frozen=True)
-class PostedMessage:
-    channel: str
-    ts: str
-
-
 def make_web_client(
     token: str, base_url: str, session: Any = None, *, retries: bool = True
 ) -> AsyncWebClient:
@@ -103,60 +91,5 @@ class SlackGateway:
             raise SlackFailure(method, "connection_error") from exc
         return dict(response.data) if isinstance(response.data, dict) else {}
 
-    _call = call
-
     async def auth_test(self) -> dict[str, Any]:
-        return await self._call("auth.test")
-
-    async def create_channel(self, name: str, *, private: bool = False) -> tuple[str, str]:
-        """Create a channel, trying `name-2`, `name-3`, … while Slack says `name_taken`."""
-        candidate = name
-        for attempt in range(2, MAX_NAME_ATTEMPTS + 2):
-            try:
-                data = await self._call("conversations.create", name=candidate, is_private=private)
-            except SlackFailure as exc:
-                if exc.code != "name_taken":
-                    raise
-                candidate = with_suffix(name, attempt)
-                continue
-            channel = data["channel"]
-            return str(channel["id"]), str(channel["name"])
-        raise SlackFailure("conversations.create", "name_taken")
-
-    async def invite(self, channel: str, users: list[str]) -> None:
-        wanted = [u for u in dict.fromkeys(users) if u]
-        if not wanted:
-            return
-        try:
-            await self._call("conversations.invite", channel=channel, users=",".join(wanted))
-        except SlackFailure as exc:
-            if exc.code not in ("already_in_channel", "cant_invite_self"):
-                raise
-
-    async def set_topic(self, channel: str, topic: str) -> None:
-        await self._call(
-            "conversations.setTopic", channel=channel, topic=truncate(topic, TOPIC_LIMIT)
-        )
-
-    async def post_message(
-        self, channel: str, text: str, blocks: list[dict[str, Any]] | None = None
-    ) -> PostedMessage:
-        params: dict[str, Any] = {"channel": channel, "text": text}
-        if blocks:
-            params["blocks"] = blocks
-        data = await self._call("chat.postMessage", **params)
-        return PostedMessage(str(data["channel"]), str(data["ts"]))
-
-    async def pin(self, channel: str, ts: str) -> None:
-        try:
-            await self._call("pins.add", channel=channel, timestamp=ts)
-        except SlackFailure as exc:
-            if exc.code != "already_pinned":
-                raise
-
-    async def add_bookmark(self, channel: str, title: str, link: str) -> None:
-        await self._call("bookmarks.add", channel_id=channel, title=title, type="link", link=link)
-
-    async def usergroup_members(self, usergroup: str) -> list[str]:
-        data = await self._call("usergroups.users.list", usergroup=usergroup)
-        return [str(u) for u in data.get("users", [])]
+        return await self.call("auth.test")

@@ -1,0 +1,268 @@
+"""The outbox: Slack trouble delays work and never loses it; order holds; replicas share it."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from bot.config.settings import Settings, SlackSettings, WarRoomSettings
+from bot.db.engine import create_engine, session_factory
+from bot.db.models import OutboxMessage
+from bot.db.outbox import claim, enqueue, mark_sent
+from bot.sandbox.page import SAMPLE_ALERTS
+from bot.sandbox.workspace import Channel, Fault
+from tests.db_reads import incidents, rows, timeline
+from tests.harness import Harness, eventually, running
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "alertmanager"
+FIRING = json.loads((FIXTURES / "v4-firing.json").read_text())
+T0 = datetime(2026, 11, 23, 3, 12, tzinfo=UTC)
+INVITING = Settings(slack=SlackSettings(war_room=WarRoomSettings(invite_users=("U0IC",))))
+
+
+def calls(h: Harness, method: str) -> list[dict[str, Any]]:
+    return [params for name, params in h.ws.calls if name == method]
+
+
+async def outbox_states(database_url: str) -> dict[str, int]:
+    states: dict[str, int] = {}
+    for row in await rows(database_url, select(OutboxMessage.state)):
+        states[row.state] = states.get(row.state, 0) + 1
+    return states
+
+
+async def ready(h: Harness, database_url: str) -> Channel:
+    async def check() -> Channel | None:
+        stored = [i for i in await incidents(database_url) if i.channel_id]
+        if len(stored) != 1:
+            return None
+        room = h.ws.channels[stored[0].channel_id]
+        return room if room.pins else None
+
+    return await eventually(check, within=25)
+
+
+def room_methods_in_order(h: Harness, channel_id: str) -> list[str]:
+    keys = ("channel", "channel_id")
+    return [
+        name
+        for name, params in h.ws.calls
+        if any(params.get(k) == channel_id for k in keys) and name != "conversations.info"
+    ]
+
+
+async def test_rate_limits_and_server_errors_delay_the_room_but_never_lose_it(
+    database_url: str,
+) -> None:
+    async with running(database_url, settings=INVITING) as h:
+        h.ws.faults["conversations.create"] = Fault(status=503, remaining=2)
+        h.ws.faults["chat.postMessage"] = Fault(status=429, retry_after=1, remaining=2)
+        h.ws.faults["conversations.setTopic"] = Fault(status=500, remaining=1)
+        status, _ = await h.alert("alertmanager", FIRING)
+        assert status == 202
+        room = await ready(h, database_url)
+        # Three tries to create, one channel; the room's steps in the order they were owed.
+        assert len(calls(h, "conversations.create")) == 3 and len(rooms_named(h, room.name)) == 1
+        order = room_methods_in_order(h, room.id)
+        firsts = [order.index(m) for m in ("conversations.invite", "conversations.setTopic")]
+        assert firsts == sorted(firsts) and order.index("pins.add") > order.index(
+            "chat.postMessage"
+        )
+        intros = [m for m in room.messages if m.user == h.ws.bot_user_id and m.blocks]
+        assert len(intros) == 1 and room.pins == [intros[0].ts]
+        await eventually(lambda: h.bot_messages("dr-war-room"))
+        await eventually(lambda: _settled(database_url))
+        assert (await outbox_states(database_url)).get("failed", 0) == 0
+
+
+async def _settled(database_url: str) -> bool:
+    states = await outbox_states(database_url)
+    return set(states) <= {"sent", "failed"} or False
+
+
+def rooms_named(h: Harness, name: str) -> list[Channel]:
+    return [c for c in h.ws.channels.values() if c.name == name]
+
+
+async def test_a_slack_outage_only_delays_the_room(database_url: str) -> None:
+    async with running(database_url) as h:
+        h.ws.faults["conversations.create"] = Fault(status=500, remaining=-1)
+        await h.alert("alertmanager", FIRING)
+        await eventually(lambda: len(calls(h, "conversations.create")) >= 2 or None, within=10)
+        [stored] = await incidents(database_url)
+        assert stored.channel_id is None and stored.room_state == "opening"
+        del h.ws.faults["conversations.create"]  # Slack is back
+        room = await ready(h, database_url)
+        assert room.name.endswith("rentguy-queue-backlog-1-240-jobs-critical-1-000")
+
+
+async def test_a_permanent_refusal_is_kept_and_said_where_people_look(database_url: str) -> None:
+    async with running(database_url) as h:
+        h.ws.faults["conversations.create"] = Fault(status=400, remaining=-1)
+        await h.alert("alertmanager", FIRING)
+        [notice] = await eventually(lambda: h.bot_messages("dr-war-room"))
+        assert "Could not open a war room" in notice.text and "http_error" in notice.text
+        assert len(calls(h, "conversations.create")) == 1  # refused for good: not hammered
+        [stored] = await incidents(database_url)
+        assert stored.room_state == "failed"
+        kinds = [e.kind for e in await timeline(database_url, stored.id)]
+        assert "war_room.failed" in kinds
+        states = await eventually(lambda: _settled_states(database_url))
+        assert states.get("failed") == 1
+
+
+async def _settled_states(database_url: str) -> dict[str, int] | None:
+    states = await outbox_states(database_url)
+    return states if set(states) <= {"sent", "failed"} else None
+
+
+async def test_posts_to_one_channel_keep_their_order_through_a_rate_limit(
+    database_url: str,
+) -> None:
+    async with running(database_url) as h:
+        h.ws.faults["chat.postMessage"] = Fault(status=429, retry_after=1, remaining=1)
+        queues = ["alpha", "bravo", "charlie", "delta"]
+        for queue in queues:
+            body = {
+                "event_action": "trigger",
+                "dedup_key": f"order-{queue}",
+                "payload": {"summary": f"{queue} slow", "severity": "warning", "source": queue},
+            }
+            assert (await h.alert("generic", body))[0] == 202
+        posts = await eventually(
+            lambda: (lambda p: p if len(p) == len(queues) else None)(
+                h.bot_messages("alerts-queues")
+            ),
+            within=15,
+        )
+        assert [next(q for q in queues if q in m.text) for m in posts] == queues
+
+
+async def test_replicas_share_the_outbox_and_open_one_room(database_url: str) -> None:
+    async with running(database_url, replicas=3) as h:
+        for _ in range(2):  # Alertmanager HA: each replica of the bot gets the same group
+            answers = await asyncio.gather(
+                *(h.alert("alertmanager", FIRING, replica=r) for r in range(3))
+            )
+            assert [status for status, _ in answers] == [202, 202, 202]
+        queue_alert = {**SAMPLE_ALERTS["warning"], "queue": "replicated"}
+        await asyncio.gather(*(h.alert("generic", queue_alert, replica=r) for r in range(3)))
+        room = await ready(h, database_url)
+        await eventually(lambda: _settled(database_url))
+        await eventually(lambda: h.bot_messages("dr-war-room"))
+        assert len(calls(h, "conversations.create")) == 1
+        assert len(calls(h, "pins.add")) == 1
+        assert len([m for m in room.messages if m.user == h.ws.bot_user_id and m.blocks]) == 1
+        assert len(h.bot_messages("dr-war-room")) == 1
+        assert len(h.bot_messages("alerts-queues")) == 1
+
+
+async def test_claims_keep_order_per_key_and_leases_expire(database_url: str) -> None:
+    engine = create_engine(database_url)
+    sessions = session_factory(engine)
+    lease = timedelta(seconds=60)
+    try:
+        async with sessions.begin() as session:
+            for n in range(3):
+                await enqueue(
+                    session,
+                    method="chat.postMessage",
+                    payload={"n": n},
+                    ordering_key="channel:a",
+                    now=T0,
+                )
+            await enqueue(
+                session,
+                method="chat.postMessage",
+                payload={"n": 9},
+                ordering_key="channel:b",
+                now=T0,
+            )
+            await enqueue(
+                session,
+                method="chat.postMessage",
+                payload={"n": 5},
+                ordering_key="channel:c",
+                now=T0,
+                not_before=T0 + timedelta(minutes=1),
+            )
+        async with sessions.begin() as session:
+            first = await claim(session, "w1", T0, lease=lease, limit=10)
+        assert sorted(j.payload["n"] for j in first) == [0, 9]  # heads only; c is not due
+        async with sessions.begin() as session:
+            assert (
+                await claim(session, "w2", T0 + timedelta(seconds=59), lease=lease, limit=10) == []
+            )
+        async with sessions.begin() as session:  # w1 died: after its lease, w2 takes over
+            again = await claim(session, "w2", T0 + timedelta(seconds=61), lease=lease, limit=10)
+        assert sorted(j.payload["n"] for j in again) == [0, 5, 9]
+        assert all(j.attempts == 2 for j in again if j.payload["n"] in (0, 9))
+        async with sessions.begin() as session:
+            for job in again:
+                await mark_sent(session, job.id, T0, None)
+        async with sessions.begin() as session:
+            nxt = await claim(session, "w2", T0 + timedelta(seconds=62), lease=lease, limit=10)
+        assert [j.payload["n"] for j in nxt] == [1]
+    finally:
+        await engine.dispose()
+
+
+async def test_debounced_rows_merge_until_claimed(database_url: str) -> None:
+    engine = create_engine(database_url)
+    sessions = session_factory(engine)
+    try:
+        for n in range(3):
+            async with sessions.begin() as session:
+                await enqueue(
+                    session,
+                    method="room.summary",
+                    payload={"n": n},
+                    ordering_key="room:1",
+                    now=T0,
+                    dedup_key="summary:1",
+                )
+        async with sessions.begin() as session:
+            await enqueue(
+                session,
+                method="group.post",
+                payload={"new": False},
+                ordering_key="channel:x",
+                now=T0,
+                dedup_key="group:1",
+            )
+            await enqueue(
+                session,
+                method="group.post",
+                payload={"new": True},
+                ordering_key="channel:x",
+                now=T0,
+                dedup_key="group:1",
+                replace=True,
+            )
+        stored = await rows(
+            engine.url.render_as_string(hide_password=False),
+            select(OutboxMessage.payload, OutboxMessage.method),
+        )
+        assert sorted((r.method, json.dumps(r.payload)) for r in stored) == [
+            ("group.post", '{"new": true}'),
+            ("room.summary", '{"n": 0}'),
+        ]
+        async with sessions.begin() as session:
+            await claim(session, "w", T0, lease=timedelta(seconds=60), limit=10)
+        async with sessions.begin() as session:  # claimed: the next change queues a new row
+            await enqueue(
+                session,
+                method="room.summary",
+                payload={"n": 3},
+                ordering_key="room:1",
+                now=T0,
+                dedup_key="summary:1",
+            )
+        assert len(await rows(database_url, select(OutboxMessage.id))) == 3
+    finally:
+        await engine.dispose()
