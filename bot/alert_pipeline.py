@@ -127,8 +127,10 @@ async def _other_failing_queues(
 ) -> list[AlertGroup]:
     if not (settings.alerts.group_queues and is_queue_group(group.group_key)):
         return []
-    since = group.first_fired_at - settings.alerts.multi_queue_window
-    return await failing_queue_groups(session, group.group_key, since)
+    window = settings.alerts.multi_queue_window
+    return await failing_queue_groups(
+        session, group.group_key, group.first_fired_at - window, group.first_fired_at + window
+    )
 
 
 async def _queues_incident_open(
@@ -164,6 +166,8 @@ async def _act(
         return incident.id
     if routing.action is Action.POST:
         group.last_posted_at = now
+        if group.during_maintenance:  # held back by a window: its clock starts now
+            group.first_fired_at, group.during_maintenance = now, False
         await request_group_post(session, group, alerts_channel, now, new=True)
     elif routing.action is Action.UPDATE_POST:
         await request_group_post(
@@ -187,7 +191,8 @@ async def open_incident(
     key = routing.incident_key or groups[0].group_key
     named = [*groups, *(also_named or [])]
     title = _incident_title(key, named)
-    severity = "critical" if key == QUEUES_INCIDENT_KEY else groups[0].severity
+    several_queues = key == QUEUES_INCIDENT_KEY and len(named) > 1
+    severity = "critical" if several_queues else groups[0].severity
     incident, created = await open_incident_for_key(
         session,
         key=key,
@@ -216,6 +221,8 @@ async def open_incident(
         await _join(session, incident, group, created, settings, now)
     if key == QUEUES_INCIDENT_KEY:
         incident.title = _incident_title(key, named, incident.title)
+        if incident.title.startswith(MULTI_QUEUE_TITLE):
+            incident.severity = "critical"  # playbook: several queues failing is a DR event
     if not created:
         await request_room_summary(session, incident.id, now, settings.alerts.room_summary_debounce)
     return incident

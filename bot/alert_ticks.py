@@ -15,13 +15,22 @@ from sqlalchemy import or_, select
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.alert_pipeline import open_incident
+from bot.alert_pipeline import ingest, open_incident
+from bot.core.alerts import NormalizedAlert
 from bot.core.maintenance import active_window
-from bot.core.routing import Action, Routing, promotion_due, resolution_suggestion_due
+from bot.core.routing import (
+    QUEUE_PREFIX,
+    SMOKE_KEY,
+    Action,
+    Routing,
+    incident_key_for_group,
+    promotion_due,
+    resolution_suggestion_due,
+)
 from bot.core.timeline import EventKind, TimelineEntry
 from bot.db.alert_groups import OPEN_STATES, open_incident_of
 from bot.db.incidents import record
-from bot.db.models import AlertGroup, Incident
+from bot.db.models import Alert, AlertGroup, Incident
 from bot.outbox.requests import request_group_post, request_message, room_key
 from bot.services import Services
 from bot.slack.alert_messages import resolution_suggestion
@@ -34,12 +43,53 @@ BATCH = 50
 async def alert_tick(services: Services) -> None:
     now = services.clock.now()
     try:
-        done = await promote_due_groups(services, now) + await suggest_resolutions(services, now)
+        done = await expire_silent_alerts(services, now)
+        done += await promote_due_groups(services, now)
+        done += await suggest_resolutions(services, now)
     except (OperationalError, DBAPIError, OSError) as exc:
         log.warning("alert tick skipped: database unavailable", extra={"error": type(exc).__name__})
         return
     if done:
         services.doorbell.ring()
+
+
+async def expire_silent_alerts(services: Services, now: datetime) -> int:
+    """Queue alerts and smoke tests not sent again within `resolve_timeout` resolve, and
+    their groups are routed as if the sender had said so."""
+    timeout = services.settings.alerts.resolve_timeout
+    async with services.sessions.begin() as session:
+        result = await session.execute(
+            select(Alert)
+            .where(
+                Alert.source == "generic",
+                Alert.status == "firing",
+                Alert.updated_at <= now - timeout,
+                or_(Alert.fingerprint.startswith(QUEUE_PREFIX), Alert.fingerprint == SMOKE_KEY),
+            )
+            .order_by(Alert.id)
+            .limit(BATCH * 10)
+            .with_for_update(skip_locked=True)
+        )
+        silent = [_resolved(alert, now) for alert in result.scalars()]
+        if silent:
+            await ingest(session, silent, services.settings, now)
+    return len(silent)
+
+
+def _resolved(alert: Alert, now: datetime) -> NormalizedAlert:
+    return NormalizedAlert(
+        source="generic",
+        fingerprint=alert.fingerprint,
+        group_key=alert.group_key,
+        status="resolved",
+        severity=alert.severity,  # type: ignore[arg-type]
+        summary=alert.summary,
+        description=alert.description,
+        labels=dict(alert.labels),
+        links=dict(alert.links),
+        starts_at=alert.starts_at,
+        ends_at=now,
+    )
 
 
 async def promote_due_groups(services: Services, now: datetime) -> int:
@@ -53,6 +103,7 @@ async def promote_due_groups(services: Services, now: datetime) -> int:
                 AlertGroup.status == "firing",
                 AlertGroup.severity == "warning",
                 AlertGroup.incident_id.is_(None),
+                AlertGroup.during_maintenance.is_(False),
                 AlertGroup.first_fired_at <= now - settings.alerts.warning_promote_after,
             )
             .order_by(AlertGroup.id)
@@ -87,7 +138,8 @@ async def promote(
     reason: str,
     actor: str | None = None,
 ) -> Incident:
-    routing = Routing(Action.OPEN_INCIDENT, reason, incident_key=group.group_key)
+    key = incident_key_for_group(group.group_key, services.settings.alerts)
+    routing = Routing(Action.OPEN_INCIDENT, reason, incident_key=key)
     incident = await open_incident(session, [group], routing, services.settings, now, actor=actor)
     await record(
         session,

@@ -64,6 +64,12 @@ class Metrics:
             ["method", "outcome"],
             registry=self.registry,
         )
+        self.outbox_rows = Gauge(
+            "warroom_outbox_rows",
+            "Outbox rows by state (pending, sending, sent, failed), as of the last tick.",
+            ["state"],
+            registry=self.registry,
+        )
         self.slack_call_seconds = Histogram(
             "warroom_outbox_call_seconds",
             "Time to carry out one outbox row, by method.",

@@ -206,10 +206,14 @@ async def test_acknowledge_and_open_war_room_buttons(database_url: str) -> None:
 async def test_warning_still_firing_after_fifteen_minutes_is_promoted(database_url: str) -> None:
     clock = ManualClock(MONDAY)
     async with running(database_url, clock=clock) as h:
-        await h.alert("generic", WARNING_QUEUE)
         services = h.app[SERVICES]
-        clock.advance(timedelta(minutes=14, seconds=59))
-        await alert_tick(services)
+        for _ in range(7):  # the sender repeats a queue alert while it holds (every 2 min)
+            await h.alert("generic", WARNING_QUEUE)
+            clock.advance(timedelta(minutes=2))
+            await alert_tick(services)
+        clock.advance(timedelta(seconds=59))
+        await h.alert("generic", WARNING_QUEUE)
+        await alert_tick(services)  # 14:59 after it began
         assert await incidents(database_url) == []
         clock.advance(timedelta(seconds=1))
         await alert_tick(services)
@@ -334,3 +338,107 @@ async def test_alert_text_never_pings_or_links(database_url: str) -> None:
                     assert "<!here>" not in text
                     checked += 1
         assert checked > 10
+
+
+async def test_queue_alerts_and_smoke_tests_resolve_when_no_longer_sent(
+    database_url: str,
+) -> None:
+    clock = ManualClock(MONDAY)
+    async with running(database_url, clock=clock) as h:
+        services = h.app[SERVICES]
+        smoke = {"type": "smoke", "message": "alert-test"}
+        assert (await h.alert("generic", smoke))[1]["groups"][0]["action"] == "post"
+        await h.alert("generic", WARNING_QUEUE)
+        await eventually(lambda: len(h.bot_messages("alerts-queues")) == 2 or None)
+        clock.advance(timedelta(minutes=4, seconds=59))
+        await alert_tick(services)
+        groups = await rows(database_url, select(AlertGroup.status))
+        assert [g.status for g in groups] == ["firing", "firing"]
+        clock.advance(timedelta(seconds=1))
+        await alert_tick(services)  # five quiet minutes: resolved, as Alertmanager would
+        groups = await rows(database_url, select(AlertGroup.status))
+        assert [g.status for g in groups] == ["resolved", "resolved"]
+        await eventually(
+            lambda: (
+                all("Resolved" in json.dumps(m.blocks) for m in h.bot_messages("alerts-queues"))
+                or None
+            )
+        )
+        _status, body = await h.alert("generic", smoke)  # tomorrow's smoke test posts again
+        assert body["groups"][0]["action"] == "post"
+        await eventually(lambda: len(h.bot_messages("alerts-queues")) == 3 or None)
+
+
+async def test_a_warning_held_back_by_maintenance_posts_after_the_window(
+    database_url: str,
+) -> None:
+    clock = ManualClock(datetime(2026, 11, 22, 3, 55, tzinfo=UTC))  # Sunday, 5 min left
+    async with running(database_url, clock=clock) as h:
+        services = h.app[SERVICES]
+        assert (await h.alert("generic", WARNING_QUEUE))[1]["groups"][0]["action"] == "record"
+        clock.advance(timedelta(minutes=4))
+        await h.alert("generic", WARNING_QUEUE)
+        clock.advance(timedelta(minutes=2))  # 04:01: the window is over
+        _, body = await h.alert("generic", WARNING_QUEUE)
+        assert body["groups"][0]["action"] == "post"
+        await eventually(lambda: h.bot_messages("alerts-queues"))
+        for _ in range(7):  # promotion counts from the post, not from inside the window
+            clock.advance(timedelta(minutes=2))
+            await h.alert("generic", WARNING_QUEUE)
+            await alert_tick(services)
+        assert await incidents(database_url) == []
+        clock.advance(timedelta(minutes=1))
+        await h.alert("generic", WARNING_QUEUE)
+        await alert_tick(services)
+        await ready_room(h, database_url)
+
+
+async def test_queues_far_apart_are_separate_and_a_room_is_never_duplicated(
+    database_url: str,
+) -> None:
+    clock = ManualClock(MONDAY)
+    async with running(database_url, clock=clock) as h:
+        await h.alert("generic", warning("rentguy"))
+        await eventually(lambda: h.bot_messages("alerts-queues"))
+        clock.advance(timedelta(minutes=3))
+        await h.alert("generic", warning("rentguy"))
+        clock.advance(timedelta(minutes=3))  # six minutes later: not "at the same time"
+        _, body = await h.alert("generic", warning("mollie"))
+        assert body["groups"][0]["action"] == "post"
+        _, body = await h.alert("generic", warning("rentguy"))  # nor when rentguy repeats
+        assert body["groups"][0]["action"] == "update_post"
+        [post] = [
+            m
+            for m in await eventually(lambda: h.bot_messages("alerts-queues"))
+            if "rentguy" in m.text
+        ]
+        await h.press(post, "alert_open_room", user="U0IC")
+        [incident] = await ready_room(h, database_url)
+        _, body = await h.alert("generic", {**CRITICAL_QUEUE, "queue": "voucher-dispatch"})
+        assert body["groups"][0]["incident_id"] == incident.id  # joins, no second room
+        await asyncio.sleep(0.3)
+        assert len(rooms(h)) == 1 and len(await incidents(database_url)) == 1
+
+
+async def test_many_user_groups_and_rooms_at_once_under_real_pacing(database_url: str) -> None:
+    settings = Settings(
+        slack=SlackSettings(
+            war_room=WarRoomSettings(invite_usergroups=("S0ONCALL", "S0IC", "S0ONCALL"))
+        )
+    )
+    async with running(database_url, settings=settings) as h:
+        for n in range(4):
+            body = {
+                **FIRING,
+                "groupKey": f'{{}}:{{n="{n}"}}',
+                "alerts": [{**FIRING["alerts"][0], "fingerprint": f"pace{n:012d}"}],
+            }
+            assert (await h.alert("alertmanager", body))[0] == 202
+        ready = await eventually(lambda: _ready_rooms(h, 4), within=40)
+        for room in ready:
+            assert {"U0ONCALL", "U0LEAD", "U0IC"} <= set(room.members)
+
+
+def _ready_rooms(h: Harness, count: int) -> list[Channel] | None:
+    found = [c for c in rooms(h) if c.pins]
+    return found if len(found) == count else None

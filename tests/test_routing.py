@@ -66,6 +66,19 @@ def test_maintenance_suppresses_warnings_but_records_them() -> None:
     assert "maintenance" in routing.reason
 
 
+def test_maintenance_holds_back_several_failing_queue_warnings_too() -> None:
+    queues = view(group_key="queue:rentguy", other_failing_queues=2)
+    routing = route(queues, SETTINGS, NOW, in_maintenance=True)
+    assert routing.action is Action.RECORD and routing.during_maintenance
+    critical = replace(queues, severity="critical")
+    assert route(critical, SETTINGS, NOW, in_maintenance=True).action is Action.OPEN_INCIDENT
+
+
+def test_a_group_held_back_earlier_posts_when_it_may() -> None:
+    held = view(refired=False, has_post=False, last_posted_at=None)
+    assert route(held, SETTINGS, NOW, in_maintenance=False).action is Action.POST
+
+
 def test_smoke_tests_are_never_suppressed() -> None:
     smoke = view(group_key="smoke", severity="info")
     assert route(smoke, SETTINGS, NOW, in_maintenance=True).action is Action.POST

@@ -78,8 +78,13 @@ class SlackSettings:
     oncall_channel: str = "oncall-ops"
     war_room: WarRoomSettings = field(default_factory=WarRoomSettings)
     # Calls per minute the outbox allows itself per method (chat.postMessage: per channel),
-    # below Slack's rate tiers; methods not listed get 50.
+    # below Slack's rate tiers; listed methods override the defaults, unlisted ones get 50.
     rate_per_minute: dict[str, float] = field(default_factory=default_slack_rates)
+
+    def __post_init__(self) -> None:
+        for method, rate in self.rate_per_minute.items():
+            if rate <= 0:
+                raise ValueError(f"rate_per_minute.{method}: {rate} — use a rate above 0")
 
 
 @dataclass(frozen=True)
@@ -216,6 +221,9 @@ class AlertSettings:
     room_summary_debounce: timedelta = field(default_factory=lambda: timedelta(seconds=5))
     resolve_quiet_period: timedelta = field(default_factory=lambda: _minutes(10))
     warning_promote_after: timedelta = field(default_factory=lambda: _minutes(15))
+    # Queue alerts and smoke tests say only "firing": like Alertmanager's resolve_timeout,
+    # one not sent again within this counts as resolved.
+    resolve_timeout: timedelta = field(default_factory=lambda: _minutes(5))
     grafana_hmac: GrafanaHmacSettings = field(default_factory=GrafanaHmacSettings)
 
 

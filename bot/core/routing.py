@@ -7,7 +7,8 @@ passes `now`; the answer is a `Routing`. Seed rules (observability playbook):
   incident when still firing after `warning_promote_after`;
 - info and smoke tests -> the alerts channel only;
 - one new post per group per throttle window; in between the post is updated in place;
-- maintenance windows suppress warnings and info (still recorded), not smoke tests;
+- maintenance windows suppress warnings and info (still recorded; posted when the window
+  is over and they still fire), not smoke tests;
 - several queues failing within `multi_queue_window` -> one DR incident for them all.
 """
 
@@ -66,6 +67,8 @@ def route(
 ) -> Routing:
     if group.has_incident:
         return Routing(Action.UPDATE_ROOM, "the group has an open incident")
+    if in_maintenance and group.severity != "critical" and group.group_key != SMOKE_KEY:
+        return Routing(Action.RECORD, "suppressed during a maintenance window", True)
     if group.firing and _is_multi_queue(group, settings):
         return Routing(
             Action.OPEN_INCIDENT,
@@ -74,10 +77,8 @@ def route(
             QUEUES_INCIDENT_KEY,
         )
     if group.firing and group.severity == "critical":
-        key = _queue_aware_key(group.group_key, settings)
+        key = incident_key_for_group(group.group_key, settings)
         return Routing(Action.OPEN_INCIDENT, "critical alert", in_maintenance, key)
-    if in_maintenance and group.group_key != SMOKE_KEY:
-        return Routing(Action.RECORD, "suppressed during a maintenance window", True)
     return _channel_routing(group, settings, now)
 
 
@@ -90,7 +91,7 @@ def _is_multi_queue(group: GroupView, settings: AlertSettings) -> bool:
     )
 
 
-def _queue_aware_key(group_key: str, settings: AlertSettings) -> str:
+def incident_key_for_group(group_key: str, settings: AlertSettings) -> str:
     """Queue incidents share one key, so a second failing queue joins the first one's room."""
     return QUEUES_INCIDENT_KEY if settings.group_queues and is_queue_group(group_key) else group_key
 
@@ -101,15 +102,12 @@ def _channel_routing(group: GroupView, settings: AlertSettings, now: datetime) -
             return Routing(Action.UPDATE_POST, "resolved")
         return Routing(Action.RECORD, "resolved before anything was posted")
     throttled = group.last_posted_at is not None and now - group.last_posted_at < settings.throttle
-    if group.refired and not throttled:
+    # A group not posted yet (say, held back by a maintenance window) posts when it may.
+    if (group.refired or not group.has_post) and not throttled:
         return Routing(Action.POST, f"{group.severity} alert")
     if group.has_post:
         return Routing(Action.UPDATE_POST, "throttled: the existing post is updated")
     return Routing(Action.RECORD, "throttled")
-
-
-def incident_key_for(routing: Routing, group_key: str) -> str:
-    return routing.incident_key or group_key
 
 
 def promotion_due(

@@ -81,16 +81,19 @@ async def open_incident_of(session: AsyncSession, group: AlertGroup) -> Incident
 
 
 async def failing_queue_groups(
-    session: AsyncSession, except_key: str, since: datetime
+    session: AsyncSession, except_key: str, since: datetime, until: datetime
 ) -> list[AlertGroup]:
-    """Other queue groups firing that started failing at or after `since` (read, not locked)."""
+    """Other queue groups, firing and in no incident, that started failing between `since`
+    and `until` (read, not locked)."""
     result = await session.execute(
         select(AlertGroup)
         .where(
             AlertGroup.group_key.startswith(QUEUE_PREFIX),
             AlertGroup.group_key != except_key,
             AlertGroup.status == "firing",
+            AlertGroup.incident_id.is_(None),
             AlertGroup.first_fired_at >= since,
+            AlertGroup.first_fired_at <= until,
         )
         .order_by(AlertGroup.group_key)
     )

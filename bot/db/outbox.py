@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy import and_, delete, exists, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -166,3 +166,11 @@ async def backlog(session: AsyncSession) -> dict[str, int]:
         select(OutboxMessage.state, func.count()).group_by(OutboxMessage.state)
     )
     return {str(state): int(count) for state, count in result.all()}
+
+
+async def prune_sent(session: AsyncSession, before: datetime) -> int:
+    """Forget rows sent before `before` (failed rows stay for people to look at)."""
+    result = await session.execute(
+        delete(OutboxMessage).where(OutboxMessage.state == "sent", OutboxMessage.sent_at < before)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -13,7 +13,7 @@ from bot.db.incidents import record
 from bot.db.models import Incident
 from bot.db.outbox import Job
 from bot.outbox.requests import GROUP_POST, ROOM_CREATE, ROOM_INTRO, ROOM_INVITE, ROOM_SUMMARY
-from bot.outbox.worker import After, FailureHook, Handler, OpContext
+from bot.outbox.worker import ANY_METHOD, After, FailureHook, Handler, OpContext
 from bot.slack.gateway import SlackFailure
 from bot.war_room import (
     ALREADY_DONE,
@@ -90,5 +90,25 @@ def handlers() -> dict[str, Handler]:
     return table
 
 
+async def record_refusal(ctx: OpContext, job: Job, exc: SlackFailure) -> None:
+    """Any other refused call of an incident's goes on its timeline, so someone sees it."""
+    if job.incident_id is None:
+        return
+    services = ctx.services
+    what = "the intro" if job.method == ROOM_INTRO else job.method
+    async with services.sessions.begin() as session:
+        await record(
+            session,
+            job.incident_id,
+            entry(
+                EventKind.WAR_ROOM_FAILED,
+                f"Slack refused {what} ({exc.code}); the rest of the room goes on",
+                {"method": exc.method, "error": exc.code, "outbox_id": job.id},
+                services,
+            ),
+            services.clock.now(),
+        )
+
+
 def failure_hooks() -> dict[str, FailureHook]:
-    return {ROOM_CREATE: room_create_failed}
+    return {ROOM_CREATE: room_create_failed, ANY_METHOD: record_refusal}

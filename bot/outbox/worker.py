@@ -22,9 +22,18 @@ from typing import Any
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.config.settings import default_slack_rates
 from bot.core.pacing import Pacer, pacing_key
 from bot.core.retry import Failure, retry_delay
-from bot.db.outbox import Job, claim, mark_failed, mark_retry, mark_sent
+from bot.db.outbox import (
+    Job,
+    backlog,
+    claim,
+    mark_failed,
+    mark_retry,
+    mark_sent,
+    prune_sent,
+)
 from bot.logs import bind_context
 from bot.services import Services
 from bot.slack.gateway import SlackFailure, SlackGateway
@@ -33,6 +42,7 @@ log = logging.getLogger(__name__)
 
 After = Callable[[AsyncSession], Awaitable[dict[str, Any] | None]]
 LONGEST_PACING_SLEEP = 1.0
+ANY_METHOD = "*"  # the failure hook for methods without their own
 
 
 class Defer(Exception):
@@ -45,12 +55,15 @@ class Defer(Exception):
 
 @dataclass
 class PacedSlack:
-    """The Slack gateway behind a pacer: short waits are slept, long ones defer the job."""
+    """The Slack gateway behind a pacer. Before a job's first call a long wait defers the
+    job (its turn is booked, so deferred jobs do not stampede); once a job has called Slack,
+    it sleeps through waits instead — restarting it would repeat calls and could starve it."""
 
     slack: SlackGateway
     pacer: Pacer
     job_id: int
     reserved: set[int]
+    calls_made: int = 0
 
     async def call(self, method: str, **params: Any) -> dict[str, Any]:
         key = pacing_key(method, str(params.get("channel") or "") or None)
@@ -59,11 +72,12 @@ class PacedSlack:
         else:
             wait = self.pacer.wait(key, method, time.monotonic())
             self.pacer.take(key, method, time.monotonic())
-            if wait > LONGEST_PACING_SLEEP:
+            if wait > LONGEST_PACING_SLEEP and self.calls_made == 0:
                 self.reserved.add(self.job_id)
                 raise Defer(wait)
             if wait > 0:
                 await asyncio.sleep(wait)
+        self.calls_made += 1
         return await self.slack.call(method, **params)
 
 
@@ -88,7 +102,8 @@ class OutboxWorker:
     handlers: dict[str, Handler]
     on_failure: dict[str, FailureHook]
     worker_id: str = field(default_factory=default_worker_id)
-    lease: timedelta = timedelta(seconds=60)
+    # Long enough for a job that sleeps through pacing (a name_taken run, many user groups).
+    lease: timedelta = timedelta(seconds=180)
     batch: int = 20
     concurrency: int = 10
     idle_seconds: float = 1.0
@@ -99,7 +114,9 @@ class OutboxWorker:
     @property
     def pacer(self) -> Pacer:
         if self._pacer is None:
-            self._pacer = Pacer(self.services.settings.slack.rate_per_minute)
+            self._pacer = Pacer(
+                {**default_slack_rates(), **self.services.settings.slack.rate_per_minute}
+            )
         return self._pacer
 
     def stop(self) -> None:
@@ -116,6 +133,18 @@ class OutboxWorker:
                 done = 0
             if not done and not self._stopping:
                 await self.services.doorbell.wait(self.idle_seconds)
+
+    async def housekeeping(self, keep_sent: timedelta = timedelta(days=7)) -> None:
+        """Publish the backlog per state on /metrics and forget long-sent rows."""
+        try:
+            async with self.services.sessions.begin() as session:
+                await prune_sent(session, self.services.clock.now() - keep_sent)
+                states = await backlog(session)
+        except (OperationalError, DBAPIError, OSError) as exc:
+            log.warning("outbox housekeeping skipped", extra={"error": type(exc).__name__})
+            return
+        for state in ("pending", "sending", "sent", "failed"):
+            self.services.metrics.outbox_rows.labels(state).set(states.get(state, 0))
 
     async def drain_once(self) -> int:
         """Claim one batch and send it; the number of rows handled."""
@@ -177,7 +206,7 @@ class OutboxWorker:
             await mark_failed(
                 session, job.id, self.services.clock.now(), f"{exc.method}: {exc.code}"
             )
-        hook = self.on_failure.get(job.method)
+        hook = self.on_failure.get(job.method) or self.on_failure.get(ANY_METHOD)
         if hook is not None:
             await hook(ctx, job, exc)
 

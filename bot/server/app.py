@@ -180,6 +180,9 @@ async def _scheduler(app: web.Application) -> AsyncIterator[None]:
     scheduler.add_job(
         alert_tick, "interval", seconds=5, id="alert-tick", args=[services], max_instances=1
     )
+    scheduler.add_job(
+        app[OUTBOX].housekeeping, "interval", seconds=30, id="outbox-housekeeping", max_instances=1
+    )
     scheduler.start()
     app[SCHEDULER] = scheduler
     yield
