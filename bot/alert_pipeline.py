@@ -17,13 +17,12 @@ from bot.config.settings import Settings
 from bot.core.alerts import NormalizedAlert
 from bot.core.maintenance import active_window
 from bot.core.routing import (
-    QUEUE_PREFIX,
     QUEUES_INCIDENT_KEY,
     Action,
     GroupView,
     Routing,
     highest_severity,
-    is_queue_group,
+    queue_of,
     route,
 )
 from bot.core.timeline import EventKind, TimelineEntry
@@ -90,6 +89,7 @@ async def _route_group(
     in_maintenance: bool,
 ) -> GroupOutcome:
     was_firing = group.status == "firing"
+    group.queue = group.queue or queue_of(group.group_key, [a.labels for a in batch])
     stats = await group_stats(session, group.group_key)
     firing = stats.firing > 0
     if firing and not was_firing:
@@ -105,6 +105,7 @@ async def _route_group(
     failing_queues = len(others) or await _queues_incident_open(session, group, settings)
     view = GroupView(
         group_key=group.group_key,
+        queue=group.queue,
         severity=group.severity,
         firing=firing,
         refired=firing and not was_firing,
@@ -125,7 +126,7 @@ async def _route_group(
 async def _other_failing_queues(
     session: AsyncSession, group: AlertGroup, settings: Settings
 ) -> list[AlertGroup]:
-    if not (settings.alerts.group_queues and is_queue_group(group.group_key)):
+    if not (settings.alerts.group_queues and group.queue):
         return []
     window = settings.alerts.multi_queue_window
     return await failing_queue_groups(
@@ -137,7 +138,7 @@ async def _queues_incident_open(
     session: AsyncSession, group: AlertGroup, settings: Settings
 ) -> bool:
     """A queue failing while the queues' DR incident is open joins it, whenever it started."""
-    if not (settings.alerts.group_queues and is_queue_group(group.group_key)):
+    if not (settings.alerts.group_queues and group.queue):
         return False
     return await incident_open_for_key(session, QUEUES_INCIDENT_KEY)
 
@@ -260,7 +261,7 @@ async def _join(
 def _incident_title(key: str, groups: list[AlertGroup], current: str | None = None) -> str:
     if key != QUEUES_INCIDENT_KEY:
         return current or groups[0].title
-    names = {g.group_key.removeprefix(QUEUE_PREFIX) for g in groups}
+    names = {g.queue or g.title for g in groups}
     if current and current.startswith(MULTI_QUEUE_TITLE):
         names |= {n.strip() for n in current.removeprefix(MULTI_QUEUE_TITLE).split(",")}
     if len(names) == 1:

@@ -138,7 +138,7 @@ async def promote(
     reason: str,
     actor: str | None = None,
 ) -> Incident:
-    key = incident_key_for_group(group.group_key, services.settings.alerts)
+    key = incident_key_for_group(group.group_key, group.queue, services.settings.alerts)
     routing = Routing(Action.OPEN_INCIDENT, reason, incident_key=key)
     incident = await open_incident(session, [group], routing, services.settings, now, actor=actor)
     await record(

@@ -427,12 +427,11 @@ async def test_many_user_groups_and_rooms_at_once_under_real_pacing(database_url
         )
     )
     async with running(database_url, settings=settings) as h:
-        for n in range(4):
-            body = {
-                **FIRING,
-                "groupKey": f'{{}}:{{n="{n}"}}',
-                "alerts": [{**FIRING["alerts"][0], "fingerprint": f"pace{n:012d}"}],
-            }
+        first = FIRING["alerts"][0]
+        for n in range(4):  # four different services, no queue label: four rooms
+            labels = {"alertname": "ApiDown", "service": f"svc-{n}", "severity": "critical"}
+            alert = {**first, "labels": labels, "fingerprint": f"pace{n:012d}"}
+            body = {**FIRING, "groupKey": f'{{}}:{{service="svc-{n}"}}', "alerts": [alert]}
             assert (await h.alert("alertmanager", body))[0] == 202
         ready = await eventually(lambda: _ready_rooms(h, 4), within=40)
         for room in ready:

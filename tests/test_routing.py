@@ -15,6 +15,7 @@ from bot.core.routing import (
     GroupView,
     highest_severity,
     promotion_due,
+    queue_of,
     resolution_suggestion_due,
     route,
 )
@@ -24,8 +25,11 @@ SETTINGS = AlertSettings()
 
 
 def view(**changes: object) -> GroupView:
+    key = str(changes.get("group_key", 'alertmanager:{}:{alertname="X"}'))
+    changes.setdefault("queue", queue_of(key, []))
     base = GroupView(
         group_key='alertmanager:{}:{alertname="X"}',
+        queue=None,
         severity="warning",
         firing=True,
         refired=True,
@@ -115,6 +119,16 @@ def test_several_failing_queues_make_one_dr_incident() -> None:
     off = replace(SETTINGS, group_queues=False)
     assert route(queue, off, NOW, in_maintenance=False).action is Action.POST
     assert route(alone, off, NOW, in_maintenance=False).incident_key == "queue:whatsapp-outbound"
+
+
+def test_the_queue_of_a_group() -> None:
+    assert queue_of("queue:rentguy", []) == "rentguy"
+    am = 'alertmanager:{}:{alertname="Backlog"}'
+    assert queue_of(am, [{"queue": "rentguy"}, {"queue": "rentguy", "x": "y"}]) == "rentguy"
+    assert queue_of(am, [{"queue": "rentguy"}, {"queue": "mollie"}]) is None
+    assert queue_of(am, [{"queue": "rentguy"}, {}]) is None
+    assert queue_of(am, [{"alertname": "X"}]) is None
+    assert queue_of("queue:", []) is None
 
 
 def test_highest_severity() -> None:

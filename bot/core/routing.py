@@ -14,6 +14,7 @@ passes `now`; the answer is a `Routing`. Seed rules (observability playbook):
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -37,6 +38,7 @@ class Action(StrEnum):
 @dataclass(frozen=True)
 class GroupView:
     group_key: str
+    queue: str | None  # the queue the group is about, if any (see `queue_of`)
     severity: str  # the highest severity among the group's firing alerts
     firing: bool  # any alert of the group firing after this batch
     refired: bool  # the group was not firing before this batch (new, or fired again)
@@ -58,8 +60,13 @@ def highest_severity(severities: list[str]) -> str:
     return max(severities, key=lambda s: SEVERITY_RANK.get(s, 1), default="info")
 
 
-def is_queue_group(group_key: str) -> bool:
-    return group_key.startswith(QUEUE_PREFIX)
+def queue_of(group_key: str, labels: Sequence[Mapping[str, str]]) -> str | None:
+    """The queue a group is about: a generic queue alert's, or the `queue` label every alert
+    of the batch shares (Alertmanager's queue rules)."""
+    if group_key.startswith(QUEUE_PREFIX):
+        return group_key.removeprefix(QUEUE_PREFIX) or None
+    queues = {alert_labels.get("queue", "") for alert_labels in labels}
+    return queues.pop() or None if len(queues) == 1 else None
 
 
 def route(
@@ -77,7 +84,7 @@ def route(
             QUEUES_INCIDENT_KEY,
         )
     if group.firing and group.severity == "critical":
-        key = incident_key_for_group(group.group_key, settings)
+        key = incident_key_for_group(group.group_key, group.queue, settings)
         return Routing(Action.OPEN_INCIDENT, "critical alert", in_maintenance, key)
     return _channel_routing(group, settings, now)
 
@@ -85,15 +92,15 @@ def route(
 def _is_multi_queue(group: GroupView, settings: AlertSettings) -> bool:
     return (
         settings.group_queues
-        and is_queue_group(group.group_key)
+        and group.queue is not None
         and group.severity in ("warning", "critical")
         and group.other_failing_queues >= 1
     )
 
 
-def incident_key_for_group(group_key: str, settings: AlertSettings) -> str:
+def incident_key_for_group(group_key: str, queue: str | None, settings: AlertSettings) -> str:
     """Queue incidents share one key, so a second failing queue joins the first one's room."""
-    return QUEUES_INCIDENT_KEY if settings.group_queues and is_queue_group(group_key) else group_key
+    return QUEUES_INCIDENT_KEY if settings.group_queues and queue else group_key
 
 
 def _channel_routing(group: GroupView, settings: AlertSettings, now: datetime) -> Routing:
@@ -102,8 +109,8 @@ def _channel_routing(group: GroupView, settings: AlertSettings, now: datetime) -
             return Routing(Action.UPDATE_POST, "resolved")
         return Routing(Action.RECORD, "resolved before anything was posted")
     throttled = group.last_posted_at is not None and now - group.last_posted_at < settings.throttle
-    # A group not posted yet (say, held back by a maintenance window) posts when it may.
-    if (group.refired or not group.has_post) and not throttled:
+    # A group never posted (say, held back by a maintenance window) posts when it may.
+    if (group.refired or group.last_posted_at is None) and not throttled:
         return Routing(Action.POST, f"{group.severity} alert")
     if group.has_post:
         return Routing(Action.UPDATE_POST, "throttled: the existing post is updated")

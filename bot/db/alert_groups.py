@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Table, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.core.routing import QUEUE_PREFIX
 from bot.db.models import Alert, AlertGroup, Incident
 
 OPEN_STATES = ("triggered", "acknowledged", "mitigated")
@@ -24,12 +25,18 @@ class GroupStats:
     all_severities: list[str]
 
 
+@functools.cache
+def _insert_new_groups(dialect: str) -> Any:
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    table: Table = AlertGroup.__table__  # type: ignore[assignment]
+    return insert(table).on_conflict_do_nothing(index_elements=["group_key"])
+
+
 async def lock_groups(
     session: AsyncSession, titles: Mapping[str, tuple[str, str]], now: datetime
 ) -> dict[str, AlertGroup]:
     """Make sure a row exists for every group key (title, severity), then lock them all in key
     order — concurrent batches of the same group wait for each other, never deadlock."""
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     rows = [
         {
             "group_key": key,
@@ -43,7 +50,7 @@ async def lock_groups(
         }
         for key, (title, severity) in sorted(titles.items())
     ]
-    await session.execute(insert(AlertGroup).values(rows).on_conflict_do_nothing())
+    await session.execute(_insert_new_groups(session.get_bind().dialect.name), rows)
     result = await session.execute(
         select(AlertGroup)
         .where(AlertGroup.group_key.in_(sorted(titles)))
@@ -88,7 +95,7 @@ async def failing_queue_groups(
     result = await session.execute(
         select(AlertGroup)
         .where(
-            AlertGroup.group_key.startswith(QUEUE_PREFIX),
+            AlertGroup.queue.is_not(None),
             AlertGroup.group_key != except_key,
             AlertGroup.status == "firing",
             AlertGroup.incident_id.is_(None),

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Insert
+from sqlalchemy import Insert, Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -44,13 +45,17 @@ def _row(alert: NormalizedAlert, now: datetime) -> dict[str, Any]:
     }
 
 
-def _upsert(dialect: str, rows: list[dict[str, Any]]) -> Insert:
+@functools.cache
+def _upsert(dialect: str) -> Insert:
+    """One statement per dialect, built once: SQLAlchemy caches its compiled form, and the
+    rows go as parameters (executemany with RETURNING) instead of being baked into SQL."""
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(Alert).values(rows)
+    table: Table = Alert.__table__  # type: ignore[assignment]
+    statement = insert(table)
     return statement.on_conflict_do_update(
         index_elements=["source", "fingerprint"],
         set_={name: getattr(statement.excluded, name) for name in _UPDATED_ON_REPEAT},
-    ).returning(Alert.id)
+    ).returning(table.c.id, sort_by_parameter_order=True)
 
 
 async def store_alerts(
@@ -63,5 +68,5 @@ async def store_alerts(
     latest = {(a.source, a.fingerprint): a for a in alerts}
     rows = [_row(a, now) for a in latest.values()]
     dialect = session.get_bind().dialect.name
-    result = await session.execute(_upsert(dialect, rows))
+    result = await session.execute(_upsert(dialect), rows)
     return [int(i) for i in result.scalars()]

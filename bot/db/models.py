@@ -78,6 +78,8 @@ class AlertGroup(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     group_key: Mapped[str] = mapped_column(String(255), unique=True)
+    # The queue the group is about (several failing queues make one DR incident).
+    queue: Mapped[str | None] = mapped_column(String(128))
     title: Mapped[str] = mapped_column(String(200))
     severity: Mapped[str] = mapped_column(String(16))
     status: Mapped[str] = mapped_column(String(16))

@@ -8,11 +8,12 @@ same row; a claim is a lease, and a row whose lease ran out (its sender died) is
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, exists, func, or_, select, update
+from sqlalchemy import Table, and_, delete, exists, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -59,19 +60,24 @@ async def enqueue(
         "not_before": not_before or now,
         "dedup_key": dedup_key,
     }
-    if dedup_key is None:
-        session.add(OutboxMessage(**values))
-        await session.flush()
-        return
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    statement = insert(OutboxMessage).values(values)
-    if replace:
-        statement = statement.on_conflict_do_update(
+    # Core inserts, run at once in call order: ids (and so send order) follow the calls.
+    mode = "plain" if dedup_key is None else "replace" if replace else "keep"
+    await session.execute(_insert(session.get_bind().dialect.name, mode), values)
+
+
+@functools.cache
+def _insert(dialect: str, mode: str) -> Any:
+    """Built once per dialect and mode (compiled once); the row goes in as parameters."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    table: Table = OutboxMessage.__table__  # type: ignore[assignment]
+    statement = insert(table)
+    if mode == "replace":
+        return statement.on_conflict_do_update(
             index_elements=["dedup_key"], set_={"payload": statement.excluded.payload}
         )
-    else:
-        statement = statement.on_conflict_do_nothing(index_elements=["dedup_key"])
-    await session.execute(statement)
+    if mode == "keep":
+        return statement.on_conflict_do_nothing(index_elements=["dedup_key"])
+    return statement
 
 
 def _claimable(now: datetime) -> Any:

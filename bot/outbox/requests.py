@@ -45,12 +45,13 @@ async def request_war_room(
 async def request_room_summary(
     session: AsyncSession, incident_id: int, now: datetime, debounce: timedelta
 ) -> None:
-    """Refresh the room's one alert summary, at most once per `debounce` (storm-proof)."""
+    """Refresh the room's one alert summary, at most once per `debounce` (storm-proof).
+    Its own ordering key: a debounced row must not hold up the room's other steps."""
     await enqueue(
         session,
         method=ROOM_SUMMARY,
         payload={"incident_id": incident_id},
-        ordering_key=room_key(incident_id),
+        ordering_key=f"summary:{incident_id}",
         incident_id=incident_id,
         now=now,
         not_before=now + debounce,

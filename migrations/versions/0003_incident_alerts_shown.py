@@ -1,4 +1,4 @@
-"""incident alerts shown
+"""incident alerts shown, alert group queue
 
 Revision ID: 0003
 Revises: 0002
@@ -21,8 +21,15 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     with op.batch_alter_table("incidents", schema=None) as batch_op:
         batch_op.add_column(sa.Column("alerts_shown", sa.String(length=64), nullable=True))
+    with op.batch_alter_table("alert_groups", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("queue", sa.String(length=128), nullable=True))
+    op.execute(
+        "UPDATE alert_groups SET queue = substr(group_key, 7) WHERE group_key LIKE 'queue:%'"
+    )
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("alert_groups", schema=None) as batch_op:
+        batch_op.drop_column("queue")
     with op.batch_alter_table("incidents", schema=None) as batch_op:
         batch_op.drop_column("alerts_shown")
