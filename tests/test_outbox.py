@@ -14,7 +14,6 @@ from bot.config.settings import Settings, SlackSettings, WarRoomSettings
 from bot.db.engine import create_engine, session_factory
 from bot.db.models import OutboxMessage
 from bot.db.outbox import claim, enqueue, mark_sent
-from bot.sandbox.page import SAMPLE_ALERTS
 from bot.sandbox.workspace import Channel, Fault
 from tests.db_reads import incidents, rows, timeline
 from tests.harness import Harness, eventually, running
