@@ -38,6 +38,7 @@ from bot.templates import Mrkdwn
 log = logging.getLogger(__name__)
 
 MAX_NAME_ATTEMPTS = 20
+ADOPT_PAGES = 10  # conversations.list pages searched for our own channel (1000 each)
 INTRO_ALERTS = 20
 ALREADY_DONE = {"already_in_channel", "already_pinned", "cant_invite_self"}
 
@@ -84,7 +85,9 @@ async def create_room(ctx: OpContext, job: Job) -> After | None:
         day=incident.created_at.astimezone(tz).strftime("%Y%m%d"),
         drill=incident.is_drill,
     )
-    channel_id, channel_name = await _create_channel(ctx, name, room.private)
+    channel_id, channel_name = await _create_channel(
+        ctx, name, room.private, retry=job.attempts > 1
+    )
     services.metrics.war_rooms_opened.inc()
     log.info("war room created", extra={"incident_id": incident.id, "channel": channel_name})
     invitees = [str(u) for u in job.payload.get("invitees", []) if u]
@@ -96,8 +99,11 @@ async def create_room(ctx: OpContext, job: Job) -> After | None:
     return after
 
 
-async def _create_channel(ctx: OpContext, name: str, private: bool) -> tuple[str, str]:
-    """`name`, else `name-2`, `name-3`, … while Slack says `name_taken`."""
+async def _create_channel(
+    ctx: OpContext, name: str, private: bool, *, retry: bool
+) -> tuple[str, str]:
+    """`name`, else `name-2`, `name-3`, … while Slack says `name_taken`. On a retry, a taken
+    name may be our own channel from an attempt that died before it was recorded: adopt it."""
     candidate = name
     for attempt in range(2, MAX_NAME_ATTEMPTS + 2):
         try:
@@ -105,11 +111,41 @@ async def _create_channel(ctx: OpContext, name: str, private: bool) -> tuple[str
         except SlackFailure as exc:
             if exc.code != "name_taken":
                 raise
+            if retry and (ours := await _unclaimed_own_channel(ctx, candidate, private)):
+                return ours
             candidate = with_suffix(name, attempt)
             continue
         channel = data["channel"]
         return str(channel["id"]), str(channel["name"])
     raise SlackFailure("conversations.create", "name_taken")
+
+
+async def _unclaimed_own_channel(
+    ctx: OpContext, name: str, private: bool
+) -> tuple[str, str] | None:
+    """The channel called `name` that this bot created and no incident uses, if any."""
+    me = str((await ctx.slack.call("auth.test")).get("user_id", ""))
+    cursor = ""
+    for _ in range(ADOPT_PAGES):
+        data = await ctx.slack.call(
+            "conversations.list",
+            types="private_channel" if private else "public_channel",
+            exclude_archived=True,
+            limit=1000,
+            cursor=cursor or None,
+        )
+        for channel in data.get("channels", []):
+            if channel.get("name") == name and channel.get("creator") == me:
+                channel_id = str(channel["id"])
+                async with ctx.services.sessions.begin() as session:
+                    used = await session.scalar(
+                        select(Incident.id).where(Incident.channel_id == channel_id)
+                    )
+                return None if used else (channel_id, name)
+        cursor = str((data.get("response_metadata") or {}).get("next_cursor") or "")
+        if not cursor:
+            return None
+    return None
 
 
 async def _room_created(

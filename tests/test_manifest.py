@@ -30,9 +30,10 @@ METHOD_SCOPES: dict[str, set[str]] = {
     "conversations.setPurpose": {"channels:manage", "groups:write"},
     "conversations.archive": {"channels:manage", "groups:write"},
     "conversations.info": {"channels:read", "groups:read"},
+    "conversations.list": {"channels:read", "groups:read"},
     "conversations.members": {"channels:read", "groups:read"},
     "conversations.open": {"im:write"},
-    "chat.postMessage": {"chat:write"},
+    "chat.postMessage": {"chat:write", "chat:write.public"},
     "chat.update": {"chat:write"},
     "chat.postEphemeral": {"chat:write"},
     "pins.add": {"pins:write"},
@@ -49,7 +50,7 @@ METHOD_SCOPES: dict[str, set[str]] = {
     "files.completeUploadExternal": {"files:write"},
 }
 # Scopes a method may use but only when a setting asks for it.
-OPTIONAL_FOR = {"groups:write": "conversations.create"}
+OPTIONAL_FOR = {"groups:write": "conversations.create", "groups:read": "conversations.list"}
 
 
 FAMILIES = "auth|conversations|chat|pins|bookmarks|users|usergroups|views|reactions|files"

@@ -7,6 +7,7 @@ import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
@@ -269,3 +270,31 @@ async def test_debounced_rows_merge_until_claimed(database_url: str) -> None:
         assert len(await rows(database_url, select(OutboxMessage.id))) == 3
     finally:
         await engine.dispose()
+
+
+ROOM_SLUG = "rentguy-queue-backlog-1-240-jobs-critical-1-000"
+
+
+async def test_a_retry_adopts_the_room_its_cut_off_attempt_created(database_url: str) -> None:
+    async with running(database_url) as h:
+        today = datetime.now(ZoneInfo(Settings().timezone)).strftime("%Y%m%d")
+        name = f"inc-{today}-{ROOM_SLUG}"
+        # The first attempt's channel exists (made by the bot), but its answer never came back.
+        h.ws.channels["CLOST"] = Channel(id="CLOST", name=name, created=0, creator="U0BOT")
+        h.ws.channels["CLOST"].members.append("U0BOT")
+        h.ws.faults["conversations.create"] = Fault(status=503, remaining=1)
+        await h.alert("alertmanager", FIRING)
+        room = await ready(h, database_url)
+        assert room.id == "CLOST"
+        assert not [c for c in h.ws.channels.values() if c.name.startswith(f"{name}-")]
+
+
+async def test_someone_elses_channel_is_never_adopted(database_url: str) -> None:
+    async with running(database_url) as h:
+        today = datetime.now(ZoneInfo(Settings().timezone)).strftime("%Y%m%d")
+        name = f"inc-{today}-{ROOM_SLUG}"
+        h.ws.channels["CMINE"] = Channel(id="CMINE", name=name, created=0, creator="U0LEAD")
+        h.ws.faults["conversations.create"] = Fault(status=503, remaining=1)
+        await h.alert("alertmanager", FIRING)
+        room = await ready(h, database_url)
+        assert room.name == f"{name}-2"

@@ -90,19 +90,28 @@ def handlers() -> dict[str, Handler]:
     return table
 
 
+HINTS = {
+    "not_in_channel": "invite @warroom to that channel (or grant chat:write.public)",
+    "channel_not_found": "check the channel names in slack: (warroom check-config)",
+    "is_archived": "the channel is archived; unarchive it or change the setting",
+    "missing_scope": "reinstall the Slack app from app_manifest.yaml",
+}
+
+
 async def record_refusal(ctx: OpContext, job: Job, exc: SlackFailure) -> None:
     """Any other refused call of an incident's goes on its timeline, so someone sees it."""
     if job.incident_id is None:
         return
     services = ctx.services
     what = "the intro" if job.method == ROOM_INTRO else job.method
+    hint = HINTS.get(exc.code, "the rest of the room goes on")
     async with services.sessions.begin() as session:
         await record(
             session,
             job.incident_id,
             entry(
                 EventKind.WAR_ROOM_FAILED,
-                f"Slack refused {what} ({exc.code}); the rest of the room goes on",
+                f"Slack refused {what} ({exc.code}); {hint}",
                 {"method": exc.method, "error": exc.code, "outbox_id": job.id},
                 services,
             ),
