@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.core.bookmarks import room_bookmarks
 from bot.core.severity import SEVERITY_EMOJI
 from bot.core.timeline import EventKind, TimelineEntry
 from bot.core.war_room_names import room_name_from_template, with_suffix
@@ -417,6 +418,9 @@ async def post_intro(ctx: OpContext, job: Job) -> After | None:
     )
     ts = str(data["ts"])
     channel_id = incident.channel_id
+    bookmarks = room_bookmarks(
+        services.settings.slack.war_room.bookmarks, [dict(a.links) for a in alerts]
+    )
 
     async def after(session: AsyncSession) -> dict[str, Any]:
         now = services.clock.now()
@@ -438,16 +442,11 @@ async def post_intro(ctx: OpContext, job: Job) -> After | None:
             incident_id=incident_id,
             now=now,
         )
-        for link in services.settings.slack.war_room.bookmarks:
+        for title, url in bookmarks:
             await enqueue(
                 session,
                 method="bookmarks.add",
-                payload={
-                    "channel_id": channel_id,
-                    "title": link.title,
-                    "type": "link",
-                    "link": link.url,
-                },
+                payload={"channel_id": channel_id, "title": title, "type": "link", "link": url},
                 ordering_key=key,
                 incident_id=incident_id,
                 now=now,

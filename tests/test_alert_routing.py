@@ -78,9 +78,11 @@ async def test_critical_alert_opens_one_dressed_war_room(database_url: str) -> N
             e["action_id"] for b in intro.blocks if b["type"] == "actions" for e in b["elements"]
         ]
         assert actions == ["incident_ack", "incident_ic", "incident_update", "incident_resolve"]
-        await eventually(
-            lambda: len(room.bookmarks) == len(Settings().slack.war_room.bookmarks) or None
-        )
+        # The configured links (none here), then the alert's runbook.
+        [mark] = await eventually(lambda: room.bookmarks)
+        assert mark["title"] == "Runbook"
+        marks = [mark]
+        assert marks[-1]["link"] == "https://runbooks.example.com/queues#backlog-critical"
         [announcement] = await eventually(lambda: h.bot_messages("dr-war-room"))
         assert f"<#{room.id}>" in announcement.text
         kinds = [

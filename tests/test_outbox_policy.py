@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from bot.config.settings import Link
+from bot.core.bookmarks import MAX_BOOKMARKS, room_bookmarks
 from bot.core.pacing import Pacer, pacing_key
 from bot.core.retry import MAX_BACKOFF_SECONDS, Failure, retry_delay
 from bot.core.war_room_names import MAX_CHANNEL_NAME, room_name_from_template
@@ -76,3 +78,21 @@ def test_room_names_follow_the_template_and_slack_rules() -> None:
     long = name("{prefix}-{date}-{slug}-end", "word " * 40)
     assert len(long) <= MAX_CHANNEL_NAME and long.endswith("-word-end")
     assert name("{slug}", "!!!") == "inc-42"
+
+
+def test_room_bookmarks_come_from_config_then_the_alerts() -> None:
+    configured = [Link("Runbook — integration down", "https://wiki/int"), Link("", "https://d/q")]
+    alerts = [
+        {"runbook": "https://wiki/int", "dashboard": "https://d/x", "generator": "https://p/g"},
+        {"runbook": "https://wiki/queue"},
+        {"runbook": "https://wiki/other", "dashboard": "https://d/x"},
+    ]
+    assert room_bookmarks(configured, alerts) == [
+        ("Runbook — integration down", "https://wiki/int"),
+        ("https://d/q", "https://d/q"),
+        ("Dashboard", "https://d/x"),
+        ("Runbook", "https://wiki/queue"),
+        ("Runbook 2", "https://wiki/other"),
+    ]
+    many = [{"runbook": f"https://wiki/{n}"} for n in range(30)]
+    assert len(room_bookmarks([], many)) == MAX_BOOKMARKS
