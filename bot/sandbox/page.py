@@ -49,6 +49,13 @@ REACTIONS = ("eyes", "white_check_mark", "+1", "fire", "rotating_light", "pray")
 _WAR_ROOM = re.compile(r"^(inc|incident|dr|war|wr)[-_]")
 _MENTION = re.compile(r"<([@#!])([^>|]+)(?:\|([^>]*))?>|<((?:https?|mailto):[^>|]+)(?:\|([^>]*))?>")
 _NAME = "sandbox-page-"
+ACTION_WORDS = {
+    "open_incident": "opened (or joined) incident #{incident_id}: see its war room",
+    "update_room": "added to incident #{incident_id}'s war room",
+    "post": "posted in the alerts channel",
+    "update_post": "its post in the alerts channel was updated",
+    "record": "recorded, not posted ({reason})",
+}
 _PAGES = ("index", "version", "command", "action", "view", "view_close", "react", "alert")
 
 
@@ -408,7 +415,7 @@ def add_page_routes(
             flash = Flash("error", f"{severity} alert: alert intake unreachable ({error})")
         else:
             level = "info" if status is not None and status < 300 else "error"
-            flash = Flash(level, f"{severity} alert: intake answered {status} {answer[:200]}")
+            flash = Flash(level, f"{severity} alert: {alert_outcome(status, answer)}")
         raise back(request, form, flash)
 
     app.router.add_get("/", index, name=_NAME + "index")
@@ -416,3 +423,15 @@ def add_page_routes(
     for handler in (command, action, view, react, alert):
         app.router.add_post(f"/{handler.__name__}", handler, name=_NAME + handler.__name__)
     app.router.add_post("/view/close", view_close, name=_NAME + "view_close")
+
+
+def alert_outcome(status: int | None, answer: str) -> str:
+    """What the intake did, in words: `opened incident #3`, `posted in the alerts channel`."""
+    try:
+        groups = json.loads(answer).get("groups") or []
+    except (ValueError, AttributeError):
+        groups = []
+    if status != 202 or not groups:
+        return f"intake answered {status} {answer[:200]}"
+    said = [ACTION_WORDS.get(g.get("action"), "{reason}").format(**g) for g in groups]
+    return "accepted — " + "; ".join(dict.fromkeys(said))

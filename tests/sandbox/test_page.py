@@ -20,7 +20,7 @@ from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.sandbox import slack_requests as sr
-from bot.sandbox.page import PageConfig, add_page_routes
+from bot.sandbox.page import PageConfig, add_page_routes, alert_outcome
 from bot.sandbox.workspace import Channel, Message, Workspace, default_workspace
 
 SECRET = "sandbox-signing-secret"
@@ -495,3 +495,20 @@ async def test_bolt_routes_every_request_the_page_sends() -> None:
             break
         await asyncio.sleep(0.02)
     assert seen[3] == "reaction eyes"
+
+
+def test_alert_outcome_says_what_the_intake_did() -> None:
+    answer = json.dumps(
+        {
+            "accepted": 2,
+            "groups": [
+                {"action": "open_incident", "incident_id": 3, "reason": "critical alert"},
+                {"action": "record", "incident_id": None, "reason": "suppressed <b>"},
+            ],
+        }
+    )
+    text = alert_outcome(202, answer)
+    assert text.startswith("accepted — opened (or joined) incident #3")
+    assert "recorded, not posted (suppressed <b>)" in text
+    assert alert_outcome(400, '{"error": "bad"}') == 'intake answered 400 {"error": "bad"}'
+    assert alert_outcome(202, "not json").startswith("intake answered 202")
