@@ -78,7 +78,7 @@ def payload(tag: str, group: int, severity: str, *, size: int, first: int = 0) -
     alerts = [
         {
             "status": "firing",
-            "labels": {**common, "instance": f"worker-{i}", "queue": f"q{group % 7}"},
+            "labels": {**common, "instance": f"worker-{i}"},
             "annotations": {
                 "summary": summary,
                 "description": f"instance worker-{i} of {service} fails 12% of requests",

@@ -34,6 +34,7 @@ from bot.db.alert_groups import (
     lock_free_groups,
     lock_groups,
     open_incident_of,
+    queues_of_incident,
 )
 from bot.db.alerts import store_alerts
 from bot.db.incidents import open_incident_for_key, record
@@ -115,8 +116,8 @@ async def _route_group(
         other_failing_queues=int(failing_queues),
     )
     routing = route(view, settings.alerts, now, in_maintenance=in_maintenance)
-    if routing.during_maintenance:
-        group.during_maintenance = True
+    if routing.action is not Action.POST:  # a POST below starts its clock afresh
+        group.during_maintenance = routing.during_maintenance
     incident_id = await _act(session, group, batch, routing, incident, others, settings, now)
     return GroupOutcome(
         group.group_key, group.id, routing.action.value, routing.reason, incident_id
@@ -221,8 +222,10 @@ async def open_incident(
     for group in groups:
         await _join(session, incident, group, created, settings, now)
     if key == QUEUES_INCIDENT_KEY:
-        incident.title = _incident_title(key, named, incident.title)
-        if incident.title.startswith(MULTI_QUEUE_TITLE):
+        queues = await queues_of_incident(session, incident.id)
+        queues |= {g.queue for g in named if g.queue}
+        if len(queues) > 1:
+            incident.title = _queues_title(queues)
             incident.severity = "critical"  # playbook: several queues failing is a DR event
     if not created:
         await request_room_summary(session, incident.id, now, settings.alerts.room_summary_debounce)
@@ -258,15 +261,15 @@ async def _join(
         await request_group_post(session, group, channel, now, new=False)
 
 
-def _incident_title(key: str, groups: list[AlertGroup], current: str | None = None) -> str:
-    if key != QUEUES_INCIDENT_KEY:
-        return current or groups[0].title
-    names = {g.queue or g.title for g in groups}
-    if current and current.startswith(MULTI_QUEUE_TITLE):
-        names |= {n.strip() for n in current.removeprefix(MULTI_QUEUE_TITLE).split(",")}
-    if len(names) == 1:
-        return current or groups[0].title
-    return f"{MULTI_QUEUE_TITLE}{', '.join(sorted(names))}"[:200]
+def _incident_title(key: str, groups: list[AlertGroup]) -> str:
+    queues = {g.queue for g in groups if g.queue}
+    return (
+        _queues_title(queues) if key == QUEUES_INCIDENT_KEY and len(queues) > 1 else groups[0].title
+    )
+
+
+def _queues_title(queues: set[str]) -> str:
+    return f"{MULTI_QUEUE_TITLE}{', '.join(sorted(queues))}"[:200]
 
 
 async def _record_alerts(

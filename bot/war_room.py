@@ -112,13 +112,23 @@ async def _create_channel(
         except SlackFailure as exc:
             if exc.code != "name_taken":
                 raise
-            if retry and (ours := await _unclaimed_own_channel(ctx, candidate, private)):
+            if retry and (ours := await _adoptable(ctx, candidate, private)):
                 return ours
             candidate = with_suffix(name, attempt)
             continue
         channel = data["channel"]
         return str(channel["id"]), str(channel["name"])
     raise SlackFailure("conversations.create", "name_taken")
+
+
+async def _adoptable(ctx: OpContext, name: str, private: bool) -> tuple[str, str] | None:
+    try:
+        return await _unclaimed_own_channel(ctx, name, private)
+    except SlackFailure as exc:
+        if exc.status == 429 or (exc.status or 0) >= 500:
+            raise
+        log.warning("cannot look for our own channel", extra={"error": exc.code})
+        return None  # e.g. missing_scope on an old install: fall back to a suffix
 
 
 async def _unclaimed_own_channel(

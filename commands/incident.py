@@ -1,40 +1,36 @@
-"""`/incident` — declare and run incidents. Subcommands arrive release by release."""
+"""`/incident` — declare and run incidents: declare, ack, ic, role, severity, update, note,
+mitigated, resolve, reopen, status, timeline, help."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from bot.config.settings import Severity
-from bot.core.severity import UnknownSeverity, parse_severity
+from bot.core.lifecycle import Move
 from bot.core.timeline import EventKind, TimelineEntry
-from bot.db.incidents import create_incident, record
+from bot.db.incidents import create_incident, incident_for_channel, record
+from bot.incident_actions import (
+    ActionError,
+    Done,
+    add_note,
+    assign_role,
+    change_severity,
+    change_state,
+    post_update,
+)
+from bot.incident_views import status_text, timeline_text
 from bot.outbox.requests import request_war_room
 from bot.slack import blocks
 from bot.templates import Mrkdwn
 from bot.war_room import wait_for_room
-from commands.base import CommandContext, Reply, UsageError
+from commands.base import CommandContext, Reply
+from commands.incident_args import USAGE, Declare, Help, IncidentArgs, Targeted, parse
 
-MAX_TITLE = 150
 ROOM_WAIT_SECONDS = 10.0
-
-SUBCOMMAND_USAGE = {
-    "declare": "/incident declare <critical|warning|info|P1-P4> <title>",
-    "help": "/incident help",
+MOVES = {
+    "ack": Move.ACK,
+    "mitigated": Move.MITIGATE,
+    "resolve": Move.RESOLVE,
+    "reopen": Move.REOPEN,
 }
-
-
-@dataclass(frozen=True)
-class Help:
-    pass
-
-
-@dataclass(frozen=True)
-class Declare:
-    severity: Severity
-    title: str
-
-
-IncidentArgs = Help | Declare
 
 
 class IncidentCommand:
@@ -46,40 +42,59 @@ class IncidentCommand:
         self.priorities = priorities
 
     def parse(self, text: str) -> IncidentArgs:
-        words = text.split(maxsplit=1)
-        if not words or words[0].lower() == "help":
-            return Help()
-        sub, rest = words[0].lower(), words[1] if len(words) > 1 else ""
-        if sub == "declare":
-            return self._parse_declare(rest)
-        available = ", ".join(SUBCOMMAND_USAGE)
-        raise UsageError(
-            f"`/incident {sub}` is not a subcommand this version knows — try: {available}"
-        )
-
-    def _parse_declare(self, rest: str) -> Declare:
-        parts = rest.split(maxsplit=1)
-        if len(parts) < 2:
-            raise UsageError(
-                f"declare needs a severity and a title — `{SUBCOMMAND_USAGE['declare']}`"
-            )
-        try:
-            severity = parse_severity(parts[0], self.priorities)
-        except UnknownSeverity as exc:
-            raise UsageError(str(exc)) from exc
-        title = " ".join(parts[1].split())
-        if len(title) > MAX_TITLE:
-            raise UsageError(f"the title is {len(title)} characters — keep it under {MAX_TITLE}")
-        return Declare(severity, title)
+        return parse(text, self.priorities)
 
     async def run(self, args: IncidentArgs, ctx: CommandContext) -> Reply:
         if isinstance(args, Help):
             return self._help(ctx)
-        return await self._declare(args, ctx)
+        if isinstance(args, Declare):
+            return await self._declare(args, ctx)
+        try:
+            incident_id = await self._which(args, ctx)
+            return await self._act(args, incident_id, ctx)
+        except ActionError as exc:
+            return Reply(text=f":warning: {exc.message}")
+
+    async def _which(self, args: Targeted, ctx: CommandContext) -> int:
+        if args.incident_id is not None:
+            return args.incident_id
+        async with ctx.services.sessions.begin() as session:
+            incident = await incident_for_channel(session, ctx.invocation.channel_id)
+        if incident is None:
+            raise ActionError(
+                f"this is not a war room — run it in one, or name the incident: "
+                f"`{USAGE[args.sub].replace('[#id]', '#42')}`"
+            )
+        return incident.id
+
+    async def _act(self, args: Targeted, incident_id: int, ctx: CommandContext) -> Reply:
+        services, who, now = ctx.services, ctx.invocation.user_id, ctx.now
+        if args.sub == "status":
+            text = await status_text(services, incident_id, now)
+            return Reply(text=text, blocks=[blocks.section(text)])
+        if args.sub == "timeline":
+            text = await timeline_text(services, incident_id, args.count)
+            return Reply(text=text, blocks=[blocks.section(text)])
+        done: Done
+        if args.sub in MOVES:
+            done = await change_state(services, incident_id, MOVES[args.sub], who, now, args.text)
+        elif args.sub == "ic":
+            done = await assign_role(services, incident_id, "commander", args.user or who, who, now)
+        elif args.sub == "role":
+            done = await assign_role(
+                services, incident_id, args.role or "", args.user or who, who, now
+            )
+        elif args.sub == "severity" and args.severity:
+            done = await change_severity(services, incident_id, args.severity, who, now)
+        elif args.sub == "update":
+            done = await post_update(services, incident_id, args.text, who, now)
+        else:
+            done = await add_note(services, incident_id, args.text, who, now)
+        return Reply(text=done.text)
 
     def _help(self, ctx: CommandContext) -> Reply:
         text = ctx.services.templates.render(
-            "incident_help.md.j2", usage_lines=list(SUBCOMMAND_USAGE.values())
+            "incident_help.md.j2", usage_lines=list(USAGE.values())
         )
         return Reply(text=text, blocks=[blocks.section(text)])
 

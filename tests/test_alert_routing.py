@@ -420,6 +420,10 @@ async def test_queues_far_apart_are_separate_and_a_room_is_never_duplicated(
         assert body["groups"][0]["incident_id"] == incident.id  # joins, no second room
         await asyncio.sleep(0.3)
         assert len(rooms(h)) == 1 and len(await incidents(database_url)) == 1
+        [stored] = await incidents(database_url)
+        # mollie began failing with voucher-dispatch, so it is part of the DR incident too
+        assert stored.title == "Several queues failing: mollie, rentguy, voucher-dispatch"
+        assert stored.severity == "critical"
 
 
 async def test_many_user_groups_and_rooms_at_once_under_real_pacing(database_url: str) -> None:

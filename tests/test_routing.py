@@ -78,6 +78,12 @@ def test_maintenance_holds_back_several_failing_queue_warnings_too() -> None:
     assert route(critical, SETTINGS, NOW, in_maintenance=True).action is Action.OPEN_INCIDENT
 
 
+def test_a_resolution_still_edits_the_post_during_maintenance() -> None:
+    resolved = view(firing=False, refired=False, has_post=True, last_posted_at=NOW)
+    routing = route(resolved, SETTINGS, NOW, in_maintenance=True)
+    assert routing.action is Action.UPDATE_POST and not routing.during_maintenance
+
+
 def test_a_group_held_back_earlier_posts_when_it_may() -> None:
     held = view(refired=False, has_post=False, last_posted_at=None)
     assert route(held, SETTINGS, NOW, in_maintenance=False).action is Action.POST

@@ -67,6 +67,7 @@ def default_slack_rates() -> dict[str, float]:
         "pins.add": 20,
         "bookmarks.add": 20,
         "usergroups.users.list": 20,
+        "conversations.list": 20,
     }
 
 

@@ -74,7 +74,8 @@ def route(
 ) -> Routing:
     if group.has_incident:
         return Routing(Action.UPDATE_ROOM, "the group has an open incident")
-    if in_maintenance and group.severity != "critical" and group.group_key != SMOKE_KEY:
+    held_back = group.firing and group.severity != "critical" and group.group_key != SMOKE_KEY
+    if in_maintenance and held_back:
         return Routing(Action.RECORD, "suppressed during a maintenance window", True)
     if group.firing and _is_multi_queue(group, settings):
         return Routing(

@@ -21,6 +21,11 @@ class EventKind(StrEnum):
     GROUP_JOINED = "alert.group_joined"
     PROMOTED = "alert.promoted"
     RESOLUTION_SUGGESTED = "incident.resolution_suggested"
+    STATE_CHANGED = "incident.state_changed"
+    ROLE_ASSIGNED = "incident.role_assigned"
+    SEVERITY_CHANGED = "incident.severity_changed"
+    STATUS_UPDATE = "incident.status_update"
+    NOTE = "note"
 
 
 @dataclass(frozen=True)

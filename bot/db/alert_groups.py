@@ -121,6 +121,22 @@ async def lock_free_groups(session: AsyncSession, groups: list[AlertGroup]) -> l
     return list(result.scalars())
 
 
+async def queues_of_incident(session: AsyncSession, incident_id: int) -> set[str]:
+    result = await session.execute(
+        select(AlertGroup.queue).where(
+            AlertGroup.incident_id == incident_id, AlertGroup.queue.is_not(None)
+        )
+    )
+    return {str(queue) for queue in result.scalars()}
+
+
+async def release_groups(session: AsyncSession, incident_id: int) -> None:
+    """A resolved incident lets its groups go: their next alert routes afresh."""
+    await session.execute(
+        update(AlertGroup).where(AlertGroup.incident_id == incident_id).values(incident_id=None)
+    )
+
+
 async def incident_open_for_key(session: AsyncSession, key: str) -> bool:
     found = await session.scalar(select(Incident.id).where(Incident.open_group_key == key))
     return found is not None

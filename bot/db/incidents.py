@@ -57,6 +57,7 @@ async def open_incident_for_key(
             severity=severity,
             state="triggered",
             open_group_key=key,
+            group_key=key,
             is_drill=False,
             during_maintenance=during_maintenance,
             created_at=now,

@@ -57,6 +57,13 @@ class Incident(Base):
     mitigated_at: Mapped[datetime | None]
     resolved_at: Mapped[datetime | None]
     updated_at: Mapped[datetime]
+    acknowledged_by: Mapped[str | None] = mapped_column(String(32))
+    mitigated_by: Mapped[str | None] = mapped_column(String(32))
+    resolved_by: Mapped[str | None] = mapped_column(String(32))
+    resolution: Mapped[str | None] = mapped_column(Text)
+    last_update_at: Mapped[datetime | None]
+    # The alert group key it was opened for (open_group_key is cleared on resolve).
+    group_key: Mapped[str | None] = mapped_column(String(255))
     # Fencing token: bumped on every state change, checked by writers.
     version: Mapped[int] = mapped_column(default=1)
     # none -> opening -> open | failed: the war room, built by the outbox worker.

@@ -1,4 +1,5 @@
-"""Buttons on alert messages: ack within 3 s, then do the work and answer privately."""
+"""Buttons on alert messages and war-room intros: ack within 3 s, then do the work and
+answer privately."""
 
 from __future__ import annotations
 
@@ -9,18 +10,15 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
 from bot.alert_ticks import acknowledge_group, open_room_for_group
+from bot.core.lifecycle import Move
+from bot.incident_actions import ActionError, Done, assign_role, change_state
 from bot.services import Services
 from bot.slack import blocks
 
 log = logging.getLogger(__name__)
 
 Listener = Callable[..., Awaitable[None]]
-LATER = {
-    "incident_ack": "/incident ack",
-    "incident_ic": "/incident ic",
-    "incident_update": "/incident update <text>",
-    "incident_resolve": "/incident resolve <summary>",
-}
+LATER = {"incident_update": "/incident update <text>"}
 
 
 def register_alert_actions(app: AsyncApp, services: Services) -> None:
@@ -28,6 +26,9 @@ def register_alert_actions(app: AsyncApp, services: Services) -> None:
     app.action("alert_open_room")(_open_room(services))
     for action_id, command in LATER.items():
         app.action(action_id)(_use_command(command))
+    app.action("incident_ack")(_incident_button(services, _ack))
+    app.action("incident_ic")(_incident_button(services, _take_command))
+    app.action("incident_resolve")(_incident_button(services, _resolve))
 
 
 def _action(body: dict[str, Any]) -> tuple[str, int | None]:
@@ -66,6 +67,41 @@ def _open_room(services: Services) -> Listener:
             f"Incident #{incident.id} is open; its war room appears in a moment and you "
             "are invited.",
         )
+
+    return listener
+
+
+IncidentAction = Callable[[Services, int, str], Awaitable[Done]]
+
+
+async def _ack(services: Services, incident_id: int, user: str) -> Done:
+    return await change_state(services, incident_id, Move.ACK, user, services.clock.now())
+
+
+async def _take_command(services: Services, incident_id: int, user: str) -> Done:
+    now = services.clock.now()
+    return await assign_role(services, incident_id, "commander", user, user, now)
+
+
+async def _resolve(services: Services, incident_id: int, user: str) -> Done:
+    return await change_state(services, incident_id, Move.RESOLVE, user, services.clock.now())
+
+
+def _incident_button(services: Services, act: IncidentAction) -> Listener:
+    """The intro's buttons do what their commands do, and answer the presser privately."""
+
+    async def listener(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+        await ack()
+        user, incident_id = _action(body)
+        if incident_id is None:
+            await _say(respond, "That button does not name an incident.")
+            return
+        try:
+            done = await act(services, incident_id, user)
+        except ActionError as exc:
+            await _say(respond, f":warning: {exc.message}")
+            return
+        await _say(respond, done.text)
 
     return listener
 

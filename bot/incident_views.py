@@ -1,0 +1,88 @@
+"""Read-only views of an incident for people: `/incident status` and `/incident timeline`."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from bot.core.deadlines import IncidentClock, deadlines, human_duration
+from bot.core.slack_text import safe
+from bot.db.models import Incident, RoleAssignment, TimelineEvent
+from bot.incident_actions import ActionError
+from bot.services import Services
+from bot.slack import blocks
+from bot.templates import Mrkdwn
+
+MAX_TIMELINE = 50
+
+
+async def _incident(services: Services, incident_id: int) -> tuple[Incident, dict[str, str]]:
+    async with services.sessions.begin() as session:
+        incident = await session.get(Incident, incident_id)
+        if incident is None:
+            raise ActionError(f"there is no incident #{incident_id} — check the number")
+        result = await session.execute(
+            select(RoleAssignment.role, RoleAssignment.user_id).where(
+                RoleAssignment.incident_id == incident_id
+            )
+        )
+        roles = {str(role): str(user) for role, user in result.all()}
+    return incident, roles
+
+
+async def status_text(services: Services, incident_id: int, now: datetime) -> str:
+    incident, roles = await _incident(services, incident_id)
+    settings = services.settings
+    tz = ZoneInfo(settings.timezone)
+    role_lines = [
+        f"{spec.title}: {blocks.user_mention(roles[name]) if name in roles else '_nobody yet_'}"
+        for name, spec in settings.roles.items()
+    ]
+    clock = IncidentClock(
+        created_at=incident.created_at,
+        acknowledged_at=incident.acknowledged_at,
+        resolved_at=incident.resolved_at,
+        last_update_at=incident.last_update_at,
+        has_commander="commander" in roles,
+    )
+    policy = settings.escalation.get(incident.severity)
+    due = [
+        f"{d.what}: {'*overdue* since' if d.overdue else 'due'} {d.due_at.astimezone(tz):%H:%M %Z}"
+        for d in (deadlines(clock, policy, now) if policy else [])
+    ]
+    if incident.resolved_at is not None:
+        due = [f"resolved {incident.resolved_at.astimezone(tz):%Y-%m-%d %H:%M %Z}"]
+    end = incident.resolved_at or now
+    return services.templates.render(
+        "incident_status.md.j2",
+        incident_id=incident.id,
+        title=incident.title,
+        state=incident.state,
+        severity=incident.severity,
+        open_for=human_duration(end - incident.created_at),
+        roles=[Mrkdwn(line) for line in role_lines],
+        due=due,
+    )
+
+
+async def timeline_text(services: Services, incident_id: int, count: int) -> str:
+    await _incident(services, incident_id)
+    tz = ZoneInfo(services.settings.timezone)
+    async with services.sessions.begin() as session:
+        result = await session.execute(
+            select(TimelineEvent)
+            .where(TimelineEvent.incident_id == incident_id)
+            .order_by(TimelineEvent.occurred_at.desc(), TimelineEvent.id.desc())
+            .limit(min(count, MAX_TIMELINE))
+        )
+        events = list(reversed(list(result.scalars())))
+    lines = [f"*Incident #{incident_id}: the last {len(events)} events*"]
+    for event in events:
+        who = f" {blocks.user_mention(event.actor)}" if event.actor else ""
+        lines.append(
+            f"`{event.occurred_at.astimezone(tz):%H:%M:%S}` {event.kind}{who}: "
+            f"{safe(event.text, 300)}"
+        )
+    return "\n".join(lines)
