@@ -36,7 +36,7 @@ MOVES = {
 class IncidentCommand:
     name = "/incident"
     description = "Declare and run an incident: declare, ack, ic, update, resolve, status, help"
-    usage = "declare <severity> <title> | help"
+    usage = "declare <sev> <title> | ack | ic | update <text> | resolve | status | help"
 
     def __init__(self, priorities: dict[str, Severity]) -> None:
         self.priorities = priorities

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 from pathlib import Path
 from typing import Any
 
-from bot.sandbox.workspace import Channel
+from bot.sandbox.methods_common import append_message
+from bot.sandbox.slack_requests import JSON_CONTENT, event_callback_body, reaction_event
+from bot.sandbox.workspace import Channel, Message
 from tests.db_reads import incidents, timeline
 from tests.harness import Harness, eventually, running
 
@@ -150,3 +154,53 @@ async def test_a_resolved_alert_incident_frees_its_group_for_the_next_one(
         await said(h, "U0ONCALL", "reopened")
         stored = {i.id: i for i in await incidents(database_url)}
         assert stored[first_id].open_group_key is None  # the newer incident keeps the group
+
+
+async def react(
+    h: Harness, message: Message, *, user: str, name: str, removed: bool = False
+) -> int:
+    event = reaction_event(
+        h.ws,
+        user_id=user,
+        message=message,
+        name=name,
+        removed=removed,
+        event_ts=f"{time.time():.6f}",
+    )
+    body = event_callback_body(h.ws, event, time.time())
+    return (await h.post_signed(body, JSON_CONTENT)).status
+
+
+async def pins_of(database_url: str, incident_id: int) -> list[Any]:
+    return [e for e in await timeline(database_url, incident_id) if e.kind == "pinned"]
+
+
+async def test_pushpin_reactions_put_messages_on_the_timeline(database_url: str) -> None:
+    async with running(database_url) as h:
+        incident, room = await declared_room(h, database_url)
+        said_at = time.time() - 120
+        message = append_message(
+            h.ws, room, user="U0LEAD", text="Mollie webhooks back <!here> at 03:20", now=said_at
+        )
+        assert await react(h, message, user="U0IC", name="pushpin") == 200
+        [pin] = await eventually(lambda: pins_of(database_url, incident.id))
+        assert pin.actor == "U0LEAD" and pin.text.startswith("Mollie webhooks back")
+        assert abs(pin.occurred_at.timestamp() - float(message.ts)) < 1
+        assert pin.data["pinned_by"] == "U0IC"
+        await react(h, message, user="U0ONCALL", name="pushpin")  # a second pin: nothing new
+        await react(h, message, user="U0ONCALL", name="eyes")  # not a pin
+        await asyncio.sleep(0.5)
+        assert len(await pins_of(database_url, incident.id)) == 1
+        await react(h, message, user="U0IC", name="pushpin", removed=True)
+        await eventually(lambda: _none_pinned(database_url, incident.id))
+        outside = append_message(h.ws, h.channel("general"), user="U0LEAD", text="hi", now=said_at)
+        await react(h, outside, user="U0IC", name="pushpin")  # not a war room: ignored
+        gone = append_message(h.ws, room, user="U0LEAD", text="deleted soon", now=said_at)
+        room.messages.remove(gone)
+        await react(h, gone, user="U0IC", name="pushpin")  # deleted before the event: ignored
+        await asyncio.sleep(0.5)
+        assert await pins_of(database_url, incident.id) == []
+
+
+async def _none_pinned(database_url: str, incident_id: int) -> bool:
+    return not await pins_of(database_url, incident_id)

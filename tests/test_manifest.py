@@ -31,6 +31,8 @@ METHOD_SCOPES: dict[str, set[str]] = {
     "conversations.archive": {"channels:manage", "groups:write"},
     "conversations.info": {"channels:read", "groups:read"},
     "conversations.list": {"channels:read", "groups:read"},
+    "conversations.history": {"channels:history", "groups:history"},
+    "conversations.replies": {"channels:history", "groups:history"},
     "conversations.members": {"channels:read", "groups:read"},
     "conversations.open": {"im:write"},
     "chat.postMessage": {"chat:write", "chat:write.public"},
@@ -50,7 +52,15 @@ METHOD_SCOPES: dict[str, set[str]] = {
     "files.completeUploadExternal": {"files:write"},
 }
 # Scopes a method may use but only when a setting asks for it.
-OPTIONAL_FOR = {"groups:write": "conversations.create", "groups:read": "conversations.list"}
+EVENT_SCOPES: dict[str, set[str]] = {
+    "reaction_added": {"reactions:read"},
+    "reaction_removed": {"reactions:read"},
+}
+OPTIONAL_FOR = {
+    "groups:write": "conversations.create",
+    "groups:read": "conversations.list",
+    "groups:history": "conversations.history",
+}
 
 
 FAMILIES = "auth|conversations|chat|pins|bookmarks|users|usergroups|views|reactions|files"
@@ -98,9 +108,9 @@ def test_every_method_called_is_covered_by_a_scope() -> None:
 
 def test_no_scope_is_declared_without_a_use() -> None:
     called = methods_called()
-    justified = {"commands"} | {
-        scope for method in called for scope in METHOD_SCOPES[method] if scope in declared_scopes()
-    }
+    events = MANIFEST["settings"]["event_subscriptions"]["bot_events"]
+    needed = [*(METHOD_SCOPES[m] for m in called), *(EVENT_SCOPES[e] for e in events)]
+    justified = {"commands"} | {s for scopes in needed for s in scopes if s in declared_scopes()}
     assert declared_scopes() == justified
     for scope, method in OPTIONAL_FOR.items():
         assert method in called, scope
@@ -109,4 +119,5 @@ def test_no_scope_is_declared_without_a_use() -> None:
 def test_every_url_points_at_the_events_endpoint() -> None:
     urls = [c["url"] for c in MANIFEST["features"]["slash_commands"]]
     urls.append(MANIFEST["settings"]["interactivity"]["request_url"])
+    urls.append(MANIFEST["settings"]["event_subscriptions"]["request_url"])
     assert all(u.endswith("/slack/events") for u in urls)

@@ -26,6 +26,7 @@ class EventKind(StrEnum):
     SEVERITY_CHANGED = "incident.severity_changed"
     STATUS_UPDATE = "incident.status_update"
     NOTE = "note"
+    PINNED = "pinned"
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.logs import bind_context
+from bot.pins import register_pin_events
 from bot.services import Services
 from bot.slack.alert_actions import register_alert_actions
 from bot.slack.gateway import SlackFailure
@@ -37,6 +38,7 @@ def build_bolt_app(
     for command in registry.values():
         app.command(command.name)(_command_listener(command, services))
     register_alert_actions(app, services)
+    register_pin_events(app, services)
     return app
 
 
