@@ -39,6 +39,7 @@ from bot.db.alert_groups import (
 from bot.db.alerts import store_alerts
 from bot.db.incidents import open_incident_for_key, record
 from bot.db.models import AlertGroup, Incident
+from bot.escalation_clock import plan_clock
 from bot.outbox.requests import request_group_post, request_room_summary, request_war_room
 
 MULTI_QUEUE_TITLE = "Several queues failing: "
@@ -219,6 +220,7 @@ async def open_incident(
             now,
         )
         await request_war_room(session, incident, now, invitees=[actor] if actor else [])
+        await plan_clock(session, incident, settings.escalation.get(severity), now)
     for group in groups:
         await _join(session, incident, group, created, settings, now)
     if key == QUEUES_INCIDENT_KEY:

@@ -18,6 +18,7 @@ from bot.db.alert_groups import release_groups
 from bot.db.incidents import record
 from bot.db.models import Incident, RoleAssignment
 from bot.db.outbox import enqueue
+from bot.escalation_clock import cancel_clock, plan_clock
 from bot.outbox.requests import request_message, room_key
 from bot.services import Services
 from bot.slack import blocks
@@ -130,9 +131,12 @@ async def change_state(
             incident.resolution = summary or None
             incident.open_group_key = None  # a new alert of the group opens a new incident
             await release_groups(session, incident.id)
+            await cancel_clock(session, incident.id, now)
         if stamps.clears_resolution:
             await _reopen_key(session, incident)
             incident.resolved_at = incident.resolved_by = incident.resolution = None
+            policy = services.settings.escalation.get(incident.severity)
+            await plan_clock(session, incident, policy, now)
         incident.version += 1
         incident.updated_at = now
         verb = VERBS[step]

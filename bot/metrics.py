@@ -82,6 +82,18 @@ class Metrics:
             buckets=(0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600),
             registry=self.registry,
         )
+        self.clock_steps = Counter(
+            "warroom_clock_steps_total",
+            "Escalation steps fired, by step (ack, ic, update, dr_plan, team_lead, cto, ...).",
+            ["step"],
+            registry=self.registry,
+        )
+        self.clock_breaches = Counter(
+            "warroom_clock_breaches_total",
+            "Deadlines people missed (ack, ic, update), by step.",
+            ["step"],
+            registry=self.registry,
+        )
         self.last_tick = Gauge(
             "warroom_scheduler_last_tick_seconds",
             "Unix time of the scheduler's last tick.",

@@ -48,7 +48,7 @@ async def _message(services: Services, channel: str, ts: str) -> dict[str, Any] 
     )
     found = [m for m in data.get("messages", []) if m.get("ts") == ts]
     if not found:
-        data = await services.slack.call("conversations.replies", channel=channel, ts=ts, limit=1)
+        data = await services.slack.call("conversations.replies", channel=channel, ts=ts, limit=200)
         found = [m for m in data.get("messages", []) if m.get("ts") == ts]
     return dict(found[0]) if found else None
 

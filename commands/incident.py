@@ -7,6 +7,7 @@ from bot.config.settings import Severity
 from bot.core.lifecycle import Move
 from bot.core.timeline import EventKind, TimelineEntry
 from bot.db.incidents import create_incident, incident_for_channel, record
+from bot.escalation_clock import plan_clock
 from bot.incident_actions import (
     ActionError,
     Done,
@@ -118,6 +119,8 @@ class IncidentCommand:
                 ctx.now,
             )
             await request_war_room(session, incident, ctx.now, invitees=[who])
+            policy = services.settings.escalation.get(args.severity)
+            await plan_clock(session, incident, policy, ctx.now)
         services.doorbell.ring()
         services.metrics.incidents_declared.labels(args.severity).inc()
         await ctx.progress(f"Incident #{incident.id} declared — opening its war room…")

@@ -17,6 +17,7 @@ from commands.base import UsageError
 MAX_TITLE = 150
 MAX_TEXT = 3000
 DEFAULT_TIMELINE = 15
+MAX_TIMELINE = 50
 
 USAGE = {
     "declare": "/incident declare <critical|warning|info|P1-P4> <title>",
@@ -170,7 +171,7 @@ def _timeline(sub: str, rest: str, _p: dict[str, Severity]) -> Targeted:
     for word in words:
         if word.startswith("#") and (match := _ID.match(word)):
             incident_id = int(match.group(1))
-        elif word.isdigit() and 0 < int(word) <= 500:
+        elif word.isdigit() and 0 < int(word) <= MAX_TIMELINE:
             count = int(word)
         else:
             raise usage_error(sub, f"`{word}` is neither a count nor an incident number")

@@ -152,6 +152,7 @@ def test_parse(text: str, expected: object) -> None:
         ("update " + "x" * 3001, "keep it under 3000"),
         ("timeline lots", "neither a count nor an incident number"),
         ("timeline 0", "neither a count"),
+        ("timeline 51", "neither a count"),
     ],
 )
 def test_parse_errors_say_what_to_do(text: str, message: str) -> None:

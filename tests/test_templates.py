@@ -61,6 +61,17 @@ CONTEXTS: dict[str, dict[str, Any]] = {
     },
     "room_alert_summary.md.j2": {"firing": 2, "resolved": 1, "updated_at": "03:20 CET"},
     "resolution_suggestion.md.j2": {"incident_id": 7, "minutes": 10},
+    "clock_step.md.j2": {
+        "step": "dr_plan",
+        "incident_id": 7,
+        "title": "WhatsApp down",
+        "severity": "critical",
+        "late": "0m",
+        "every": "15m",
+        "open_for": "10m",
+        "step_title": "the team lead",
+        "who": Mrkdwn("<!here>"),
+    },
     "state_change.md.j2": {
         "emoji": ":white_check_mark:",
         "incident_id": 7,

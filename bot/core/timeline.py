@@ -27,6 +27,8 @@ class EventKind(StrEnum):
     STATUS_UPDATE = "incident.status_update"
     NOTE = "note"
     PINNED = "pinned"
+    CLOCK_STEP = "clock.step"
+    CLOCK_BREACH = "clock.breach"
 
 
 @dataclass(frozen=True)

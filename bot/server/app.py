@@ -172,6 +172,7 @@ async def _outbox_worker(app: web.Application) -> AsyncIterator[None]:
 async def _scheduler(app: web.Application) -> AsyncIterator[None]:
     # APScheduler only ticks; deadlines live in the database.
     from bot.alert_ticks import alert_tick
+    from bot.escalation_clock import clock_tick
 
     scheduler = AsyncIOScheduler(timezone="UTC")
     metrics = app[METRICS]
@@ -179,6 +180,9 @@ async def _scheduler(app: web.Application) -> AsyncIterator[None]:
     scheduler.add_job(metrics.scheduler_tick, "interval", seconds=5, id="heartbeat")
     scheduler.add_job(
         alert_tick, "interval", seconds=5, id="alert-tick", args=[services], max_instances=1
+    )
+    scheduler.add_job(
+        clock_tick, "interval", seconds=2, id="clock-tick", args=[services], max_instances=1
     )
     scheduler.add_job(
         app[OUTBOX].housekeeping, "interval", seconds=30, id="outbox-housekeeping", max_instances=1

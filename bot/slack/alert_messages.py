@@ -195,7 +195,7 @@ def room_alert_summary(
 
 
 def resolution_suggestion(templates: Templates, incident_id: int, quiet_for: timedelta) -> Message:
-    """Suggest resolving; the Resolve button only asks, it never resolves by itself."""
+    """Suggest resolving; nothing is resolved until someone presses Resolve (or types it)."""
     minutes = max(1, int(quiet_for.total_seconds() // 60))
     text = templates.render("resolution_suggestion.md.j2", incident_id=incident_id, minutes=minutes)
     button = kit.button("Resolve", "incident_resolve", str(incident_id), "danger")

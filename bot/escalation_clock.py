@@ -1,0 +1,213 @@
+"""The escalation clock: deadlines are rows; a tick claims the due ones with
+`FOR UPDATE SKIP LOCKED` and fires each exactly once, even with several replicas; rows
+missed while no process ran fire late, once, at the next tick."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.config.settings import EscalationPolicy, NotifyTarget
+from bot.core.deadlines import human_duration
+from bot.core.escalation import OWED, Facts, Step, decide, first_deadlines
+from bot.core.timeline import EventKind, TimelineEntry
+from bot.db.incidents import record
+from bot.db.models import EscalationDeadline, Incident, RoleAssignment
+from bot.outbox.requests import request_message, room_key
+from bot.services import Services
+from bot.slack import blocks
+from bot.templates import Mrkdwn
+
+log = logging.getLogger(__name__)
+BATCH = 100
+OPEN_STATES = ("triggered", "acknowledged", "mitigated")
+STEP_TITLES = {
+    Step.TEAM_LEAD: "the team lead",
+    Step.CTO: "the CTO/owner",
+    Step.PRODUCT_OWNER: "the product owner",
+}
+WORKER = f"{socket.gethostname()}:{os.getpid()}"
+
+
+async def plan_clock(
+    session: AsyncSession, incident: Incident, policy: EscalationPolicy | None, start: datetime
+) -> None:
+    """Add the incident's deadlines from `start` (its opening, or a reopen: numbered after
+    the old ones)."""
+    if policy is None:
+        return
+    await session.flush()  # the incident's id
+    taken = await session.scalar(
+        select(func.max(EscalationDeadline.sequence)).where(
+            EscalationDeadline.incident_id == incident.id
+        )
+    )
+    sequence = 0 if taken is None else taken + 1
+    for step, due_at in first_deadlines(policy, start).items():
+        session.add(
+            EscalationDeadline(
+                incident_id=incident.id, step=step.value, sequence=sequence, due_at=due_at
+            )
+        )
+
+
+async def cancel_clock(session: AsyncSession, incident_id: int, now: datetime) -> None:
+    await session.execute(
+        update(EscalationDeadline)
+        .where(
+            EscalationDeadline.incident_id == incident_id,
+            EscalationDeadline.fired_at.is_(None),
+            EscalationDeadline.cancelled_at.is_(None),
+        )
+        .values(cancelled_at=now)
+    )
+
+
+async def clock_tick(services: Services) -> int:
+    """Fire every due step once; the number handled."""
+    now = services.clock.now()
+    try:
+        async with services.sessions.begin() as session:
+            rows = (
+                (
+                    await session.execute(
+                        select(EscalationDeadline)
+                        .where(
+                            EscalationDeadline.fired_at.is_(None),
+                            EscalationDeadline.cancelled_at.is_(None),
+                            EscalationDeadline.due_at <= now,
+                        )
+                        .order_by(EscalationDeadline.due_at, EscalationDeadline.id)
+                        .limit(BATCH)
+                        .with_for_update(skip_locked=True)
+                    )
+                )
+                .scalars()
+                .all()
+            )
+            for row in rows:
+                await _handle(session, services, row, now)
+    except (OperationalError, DBAPIError, OSError) as exc:
+        log.warning("clock tick skipped: database unavailable", extra={"error": type(exc).__name__})
+        return 0
+    if rows:
+        services.doorbell.ring()
+    return len(rows)
+
+
+async def _handle(
+    session: AsyncSession, services: Services, row: EscalationDeadline, now: datetime
+) -> None:
+    incident = await session.get(Incident, row.incident_id)
+    step = Step(row.step)
+    policy = services.settings.escalation.get(incident.severity) if incident else None
+    if incident is None or policy is None:
+        row.cancelled_at = now
+        return
+    commander = await session.scalar(
+        select(RoleAssignment.user_id).where(
+            RoleAssignment.incident_id == incident.id, RoleAssignment.role == "commander"
+        )
+    )
+    facts = Facts(
+        open=incident.state in OPEN_STATES,
+        created_at=incident.created_at,
+        acknowledged=incident.state != "triggered",  # a reopened incident needs a new ack
+        has_commander=commander is not None,
+        last_update_at=incident.last_update_at,
+    )
+    decision = decide(step, row.due_at, facts, policy, now)
+    if decision.fire:
+        row.fired_at, row.fired_by = now, WORKER
+        await _fire(session, services, incident, step, row, policy, commander, now)
+        services.metrics.clock_steps.labels(step.value).inc()
+        if decision.breach:
+            services.metrics.clock_breaches.labels(step.value).inc()
+    else:
+        row.cancelled_at = now
+    if decision.next_due is not None:
+        session.add(
+            EscalationDeadline(
+                incident_id=incident.id,
+                step=step.value,
+                sequence=row.sequence + 1,
+                due_at=decision.next_due,
+            )
+        )
+
+
+def _who(target: NotifyTarget | None, fallback: str) -> str:
+    if target is None or not (target.users or target.usergroups):
+        return fallback
+    people = [blocks.user_mention(u) for u in target.users]
+    people += [f"<!subteam^{g}>" for g in target.usergroups if g.isalnum()]
+    return " ".join(people)
+
+
+async def _fire(
+    session: AsyncSession,
+    services: Services,
+    incident: Incident,
+    step: Step,
+    row: EscalationDeadline,
+    policy: EscalationPolicy,
+    commander: str | None,
+    now: datetime,
+) -> None:
+    target = policy.notify.get(step.value)
+    fallback = blocks.user_mention(commander) if commander and step is Step.UPDATE else "<!here>"
+    text = services.templates.render(
+        "clock_step.md.j2",
+        step=step.value,
+        incident_id=incident.id,
+        title=incident.title,
+        severity=incident.severity,
+        late=human_duration(now - row.due_at),
+        every=human_duration(policy.update_every) if policy.update_every else "",
+        open_for=human_duration(now - incident.created_at),
+        step_title=STEP_TITLES.get(step, step.value),
+        who=Mrkdwn(_who(target, fallback)),
+    )
+    if incident.channel_id:
+        await request_message(
+            session,
+            incident.channel_id,
+            text,
+            [blocks.section(text)],
+            now,
+            incident_id=incident.id,
+            ordering_key=room_key(incident.id),
+        )
+    if step is Step.DR_PLAN:
+        announce = services.settings.slack.announce_channel
+        await request_message(
+            session,
+            f"#{announce.lstrip('#')}",
+            text,
+            [blocks.section(text)],
+            now,
+            incident_id=incident.id,
+        )
+    if target is not None and target.via == "dm":
+        for user in target.users:
+            await request_message(
+                session, user, text, [blocks.section(text)], now, incident_id=incident.id
+            )
+    kind = EventKind.CLOCK_BREACH if step in OWED else EventKind.CLOCK_STEP
+    await record(
+        session,
+        incident.id,
+        TimelineEntry(
+            kind=kind,
+            occurred_at=now,
+            text=f"Clock: {step.value} ({'breached' if step in OWED else 'fired'})",
+            data={"step": step.value, "due_at": row.due_at.isoformat(), "sequence": row.sequence},
+        ),
+        now,
+    )
