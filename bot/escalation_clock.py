@@ -19,7 +19,7 @@ from bot.core.escalation import OWED, Facts, Step, decide, first_deadlines
 from bot.core.timeline import EventKind, TimelineEntry
 from bot.db.incidents import record
 from bot.db.models import EscalationDeadline, Incident, RoleAssignment
-from bot.outbox.requests import request_message, room_key
+from bot.outbox.requests import request_clock_refresh, request_message, room_key
 from bot.services import Services
 from bot.slack import blocks
 from bot.templates import Mrkdwn
@@ -131,6 +131,8 @@ async def _handle(
             services.metrics.clock_breaches.labels(step.value).inc()
     else:
         row.cancelled_at = now
+    if decision.fire or decision.next_due is not None:
+        await request_clock_refresh(session, incident.id, now)
     if decision.next_due is not None:
         session.add(
             EscalationDeadline(

@@ -19,7 +19,7 @@ from bot.db.incidents import record
 from bot.db.models import Incident, RoleAssignment
 from bot.db.outbox import enqueue
 from bot.escalation_clock import cancel_clock, plan_clock
-from bot.outbox.requests import request_message, room_key
+from bot.outbox.requests import request_clock_refresh, request_message, room_key
 from bot.services import Services
 from bot.slack import blocks
 from bot.templates import Mrkdwn
@@ -163,6 +163,7 @@ async def change_state(
         )
         await _say_in_room(session, services, incident, text, now)
         await _topic(session, services, incident, now)
+        await request_clock_refresh(session, incident.id, now)
     services.doorbell.ring()
     return Done(f"Incident #{incident_id} {verb}.")
 
@@ -232,6 +233,7 @@ async def assign_role(
             actor_mention=_mention(actor),
         )
         await _say_in_room(session, services, incident, said, now)
+        await request_clock_refresh(session, incident.id, now)
         duties = services.templates.render(
             "role_duties.md.j2",
             role_title=spec.title,
@@ -280,6 +282,7 @@ async def change_severity(
         )
         await _say_in_room(session, services, incident, text, now)
         await _topic(session, services, incident, now)
+        await request_clock_refresh(session, incident.id, now)
     services.doorbell.ring()
     return Done(f"Incident #{incident_id} is now {severity}.")
 
@@ -300,6 +303,7 @@ async def post_update(
             text=text,
         )
         await _say_in_room(session, services, incident, said, now)
+        await request_clock_refresh(session, incident.id, now)
     services.doorbell.ring()
     return Done(f"Update posted to incident #{incident_id}; the update clock starts again.")
 

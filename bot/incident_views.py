@@ -35,25 +35,11 @@ async def _incident(services: Services, incident_id: int) -> tuple[Incident, dic
 async def status_text(services: Services, incident_id: int, now: datetime) -> str:
     incident, roles = await _incident(services, incident_id)
     settings = services.settings
-    tz = ZoneInfo(settings.timezone)
     role_lines = [
         f"{spec.title}: {blocks.user_mention(roles[name]) if name in roles else '_nobody yet_'}"
         for name, spec in settings.roles.items()
     ]
-    clock = IncidentClock(
-        created_at=incident.created_at,
-        acknowledged_at=incident.acknowledged_at,
-        resolved_at=incident.resolved_at,
-        last_update_at=incident.last_update_at,
-        has_commander="commander" in roles,
-    )
-    policy = settings.escalation.get(incident.severity)
-    due = [
-        f"{d.what}: {'*overdue* since' if d.overdue else 'due'} {d.due_at.astimezone(tz):%H:%M %Z}"
-        for d in (deadlines(clock, policy, now) if policy else [])
-    ]
-    if incident.resolved_at is not None:
-        due = [f"resolved {incident.resolved_at.astimezone(tz):%Y-%m-%d %H:%M %Z}"]
+    due = due_lines(services, incident, roles, now)
     end = incident.resolved_at or now
     return services.templates.render(
         "incident_status.md.j2",
@@ -64,6 +50,43 @@ async def status_text(services: Services, incident_id: int, now: datetime) -> st
         open_for=human_duration(end - incident.created_at),
         roles=[Mrkdwn(line) for line in role_lines],
         due=due,
+    )
+
+
+def due_lines(
+    services: Services, incident: Incident, roles: dict[str, str], now: datetime
+) -> list[str]:
+    """What is due when, for people: `status update: due 03:27 CET`."""
+    tz = ZoneInfo(services.settings.timezone)
+    if incident.resolved_at is not None:
+        return [f"resolved {incident.resolved_at.astimezone(tz):%Y-%m-%d %H:%M %Z}"]
+    clock = IncidentClock(
+        created_at=incident.created_at,
+        # a reopened incident is owed a new acknowledgement
+        acknowledged_at=None if incident.state == "triggered" else incident.acknowledged_at,
+        resolved_at=incident.resolved_at,
+        last_update_at=incident.last_update_at,
+        has_commander="commander" in roles,
+    )
+    policy = services.settings.escalation.get(incident.severity)
+    return [
+        f"{d.what}: {'*overdue* since' if d.overdue else 'due'} {d.due_at.astimezone(tz):%H:%M %Z}"
+        for d in (deadlines(clock, policy, now) if policy else [])
+    ]
+
+
+async def clock_text(services: Services, incident_id: int, now: datetime) -> str:
+    """The pinned clock message's text."""
+    incident, roles = await _incident(services, incident_id)
+    tz = ZoneInfo(services.settings.timezone)
+    return services.templates.render(
+        "clock_message.md.j2",
+        incident_id=incident.id,
+        state=incident.state,
+        severity=incident.severity,
+        open_for=human_duration((incident.resolved_at or now) - incident.created_at),
+        lines=due_lines(services, incident, roles, now),
+        updated=f"{now.astimezone(tz):%H:%M %Z}",
     )
 
 

@@ -25,6 +25,7 @@ from bot.outbox.requests import (
     ROOM_INTRO,
     ROOM_INVITE,
     channel_key,
+    request_clock_refresh,
     request_group_post,
     request_room_summary,
     room_key,
@@ -464,6 +465,7 @@ async def post_intro(ctx: OpContext, job: Job) -> After | None:
         await request_room_summary(
             session, incident_id, now, services.settings.alerts.room_summary_debounce
         )
+        await request_clock_refresh(session, incident_id, now)
         return {"ts": ts}
 
     return after

@@ -135,6 +135,16 @@ class Harness:
         )
         return await self.post_signed(body, "application/x-www-form-urlencoded")
 
+    def intros(self, room: Channel) -> list[Message]:
+        """The war-room intro(s): the bot's messages with the incident buttons."""
+        return [
+            m
+            for m in room.messages
+            if m.user == self.ws.bot_user_id
+            and "incident_ack" in json.dumps(m.blocks)
+            and "alarm_clock" not in m.text
+        ]
+
     def bot_messages(self, channel: str) -> list[Message]:
         return [m for m in self.channel(channel).messages if m.user == self.ws.bot_user_id]
 

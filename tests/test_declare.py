@@ -45,7 +45,7 @@ async def test_declare_opens_a_war_room(database_url: str) -> None:
 
         assert "U0ONCALL" in room.members
         assert "CRITICAL" in room.topic and "WhatsApp sends failing" in room.topic
-        [pinned] = room.pins
+        pinned = room.pins[0]  # the intro; the clock message is pinned after it
         intro = next(m for m in room.messages if m.ts == pinned)
         assert intro.user == h.ws.bot_user_id
         assert intro.blocks[0] == {
@@ -120,8 +120,8 @@ async def test_room_still_opens_when_slack_rate_limits(database_url: str) -> Non
         await h.slash("/incident declare critical Insurer API down")
         stored = await _ready(h, database_url)
         room = h.ws.channels[stored.channel_id]
-        intros = [m for m in room.messages if m.user == h.ws.bot_user_id and m.blocks]
-        assert len(intros) == 1 and room.pins == [intros[0].ts]
+        intros = h.intros(room)
+        assert len(intros) == 1 and room.pins[0] == intros[0].ts
         assert [m for m, _ in h.ws.calls].count("conversations.create") == 2
 
 

@@ -101,7 +101,16 @@ async def test_the_clock_in_a_war_room(database_url: str) -> None:
         incident = await declared(h, database_url)
         services = h.app[SERVICES]
         room = incident.channel_id
-        clock.advance(timedelta(minutes=1, seconds=59))
+        channel = h.ws.channels[room]
+        clock.advance(timedelta(seconds=1))  # the clock message is debounced by a second
+        clock_message = await eventually(
+            lambda: next((m for m in channel.messages if "*Clock for incident" in m.text), None)
+        )
+        assert channel.pins[1:] == [clock_message.ts] or await eventually(
+            lambda: channel.pins[1:] == [clock_message.ts] or None
+        )
+        assert "acknowledgement: due 04:14" in clock_message.text  # 03:14 UTC in Amsterdam
+        clock.advance(timedelta(minutes=1, seconds=58))
         assert await clock_tick(services) == 0
         clock.advance(timedelta(seconds=1))
         await clock_tick(services)  # (the app's own 2 s tick may get there first: same result)
@@ -116,7 +125,20 @@ async def test_the_clock_in_a_war_room(database_url: str) -> None:
         await eventually(lambda: said(h, room, "acknowledged* by") or None)
         await h.slash("/incident ic", user="U0IC", channel=h.ws.channels[room].name)
         await eventually(lambda: said(h, room, "is now *Incident Commander*") or None)
-        clock.advance(timedelta(minutes=7))  # 11 min: ack and IC done, DR plan due
+        clock.advance(timedelta(seconds=1))
+        # The pinned clock is edited in place: acknowledged, a commander, nothing of theirs due.
+        await eventually(
+            lambda: (
+                (
+                    "Incident Commander:" not in clock_message.text
+                    and "acknowledgement" not in clock_message.text
+                    and "· acknowledged ·" in clock_message.text
+                )
+                or None
+            )
+        )
+        assert clock_message.edited
+        clock.advance(timedelta(minutes=6, seconds=59))  # 11 min: ack and IC done, DR plan
         await clock_tick(services)
         await eventually(lambda: said(h, room, "*DR plan*") == 1 or None)
         assert said(h, room, "is *not acknowledged*") == 2 and not said(h, room, "no Incident")

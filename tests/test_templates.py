@@ -72,6 +72,14 @@ CONTEXTS: dict[str, dict[str, Any]] = {
         "step_title": "the team lead",
         "who": Mrkdwn("<!here>"),
     },
+    "clock_message.md.j2": {
+        "incident_id": 7,
+        "state": "acknowledged",
+        "severity": "critical",
+        "open_for": "12m",
+        "lines": ["status update: due 03:27 CET", "DR plan announced: due 03:22 CET"],
+        "updated": "03:14 CET",
+    },
     "state_change.md.j2": {
         "emoji": ":white_check_mark:",
         "incident_id": 7,

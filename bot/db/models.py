@@ -62,6 +62,8 @@ class Incident(Base):
     resolved_by: Mapped[str | None] = mapped_column(String(32))
     resolution: Mapped[str | None] = mapped_column(Text)
     last_update_at: Mapped[datetime | None]
+    # The pinned clock message, edited in place as deadlines change.
+    clock_ts: Mapped[str | None] = mapped_column(String(32))
     # The alert group key it was opened for (open_group_key is cleared on resolve).
     group_key: Mapped[str | None] = mapped_column(String(255))
     # Fencing token: bumped on every state change, checked by writers.

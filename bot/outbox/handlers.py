@@ -8,11 +8,19 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.alert_posts import post_group, refresh_room_summary
+from bot.clock_message import refresh_clock
 from bot.core.timeline import EventKind
 from bot.db.incidents import record
 from bot.db.models import Incident
 from bot.db.outbox import Job
-from bot.outbox.requests import GROUP_POST, ROOM_CREATE, ROOM_INTRO, ROOM_INVITE, ROOM_SUMMARY
+from bot.outbox.requests import (
+    GROUP_POST,
+    ROOM_CLOCK,
+    ROOM_CREATE,
+    ROOM_INTRO,
+    ROOM_INVITE,
+    ROOM_SUMMARY,
+)
 from bot.outbox.worker import ANY_METHOD, After, FailureHook, Handler, OpContext
 from bot.slack.gateway import SlackFailure
 from bot.war_room import (
@@ -85,6 +93,7 @@ def handlers() -> dict[str, Handler]:
             ROOM_INTRO: post_intro,
             ROOM_SUMMARY: refresh_room_summary,
             GROUP_POST: post_group,
+            ROOM_CLOCK: refresh_clock,
         }
     )
     return table

@@ -15,6 +15,8 @@ ROOM_INTRO = "room.intro"
 ROOM_INVITE = "room.invite"
 ROOM_SUMMARY = "room.summary"
 GROUP_POST = "group.post"
+ROOM_CLOCK = "room.clock"
+CLOCK_DEBOUNCE = timedelta(seconds=1)
 
 
 def room_key(incident_id: int) -> str:
@@ -56,6 +58,20 @@ async def request_room_summary(
         now=now,
         not_before=now + debounce,
         dedup_key=f"summary:{incident_id}",
+    )
+
+
+async def request_clock_refresh(session: AsyncSession, incident_id: int, now: datetime) -> None:
+    """Edit the room's pinned clock message (posted and pinned the first time)."""
+    await enqueue(
+        session,
+        method=ROOM_CLOCK,
+        payload={"incident_id": incident_id},
+        ordering_key=f"clock:{incident_id}",
+        incident_id=incident_id,
+        now=now,
+        not_before=now + CLOCK_DEBOUNCE,
+        dedup_key=f"clock:{incident_id}",
     )
 
 

@@ -1,4 +1,4 @@
-"""incident lifecycle: who moved it, resolution, last update, group key
+"""incident lifecycle: who moved it, resolution, last update, group key, clock message
 
 Revision ID: 0004
 Revises: 0003
@@ -24,6 +24,7 @@ COLUMNS = (
     ("resolution", sa.Text()),
     ("last_update_at", sa.DateTime(timezone=True)),
     ("group_key", sa.String(length=255)),
+    ("clock_ts", sa.String(length=32)),
 )
 
 
