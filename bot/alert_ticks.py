@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -51,6 +51,22 @@ async def alert_tick(services: Services) -> None:
         return
     if done:
         services.doorbell.ring()
+    await _count_open(services)
+
+
+async def _count_open(services: Services) -> None:
+    try:
+        async with services.sessions.begin() as session:
+            result = await session.execute(
+                select(Incident.severity, func.count())
+                .where(Incident.state.in_(OPEN_STATES))
+                .group_by(Incident.severity)
+            )
+            counts = {str(severity): int(n) for severity, n in result.all()}
+    except (OperationalError, DBAPIError, OSError):
+        return
+    for severity in ("critical", "warning", "info"):
+        services.metrics.open_incidents.labels(severity).set(counts.get(severity, 0))
 
 
 async def expire_silent_alerts(services: Services, now: datetime) -> int:

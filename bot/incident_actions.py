@@ -124,10 +124,12 @@ async def change_state(
         incident.state = stamps.state.value
         if stamps.acknowledged and incident.acknowledged_at is None:
             incident.acknowledged_at, incident.acknowledged_by = now, actor
+            services.metrics.time_to_ack.observe((now - incident.created_at).total_seconds())
         if stamps.mitigated and incident.mitigated_at is None:
             incident.mitigated_at, incident.mitigated_by = now, actor
         if stamps.resolved:
             incident.resolved_at, incident.resolved_by = now, actor
+            services.metrics.time_to_resolve.observe((now - incident.created_at).total_seconds())
             incident.resolution = summary or None
             incident.open_group_key = None  # a new alert of the group opens a new incident
             await release_groups(session, incident.id)

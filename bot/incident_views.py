@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from bot.core.deadlines import IncidentClock, deadlines, human_duration
 from bot.core.slack_text import safe
+from bot.core.stats import IncidentTimes, summarise
+from bot.core.timeline import EventKind
 from bot.db.models import Incident, RoleAssignment, TimelineEvent
 from bot.incident_actions import ActionError
 from bot.services import Services
@@ -87,6 +89,58 @@ async def clock_text(services: Services, incident_id: int, now: datetime) -> str
         open_for=human_duration((incident.resolved_at or now) - incident.created_at),
         lines=due_lines(services, incident, roles, now),
         updated=f"{now.astimezone(tz):%H:%M %Z}",
+    )
+
+
+async def stats_text(services: Services, days: int, now: datetime) -> str:
+    since = now - timedelta(days=days)
+    async with services.sessions.begin() as session:
+        commander_at = (
+            select(RoleAssignment.incident_id, func.min(RoleAssignment.assigned_at).label("at"))
+            .where(RoleAssignment.role == "commander")
+            .group_by(RoleAssignment.incident_id)
+            .subquery()
+        )
+        breaches = (
+            select(TimelineEvent.incident_id, func.count().label("n"))
+            .where(TimelineEvent.kind == EventKind.CLOCK_BREACH.value)
+            .group_by(TimelineEvent.incident_id)
+            .subquery()
+        )
+        result = await session.execute(
+            select(Incident, commander_at.c.at, breaches.c.n)
+            .outerjoin(commander_at, commander_at.c.incident_id == Incident.id)
+            .outerjoin(breaches, breaches.c.incident_id == Incident.id)
+            .where(Incident.created_at >= since, Incident.is_drill.is_(False))
+        )
+        times = [
+            IncidentTimes(
+                severity=incident.severity,
+                created_at=incident.created_at,
+                acknowledged_at=incident.acknowledged_at,
+                commander_at=at,
+                resolved_at=incident.resolved_at,
+                breaches=int(n or 0),
+            )
+            for incident, at, n in result.all()
+        ]
+    summary = summarise(times)
+
+    def shown(delta: timedelta | None) -> str:
+        return human_duration(delta) if delta is not None else "—"
+
+    return services.templates.render(
+        "incident_stats.md.j2",
+        days=days,
+        count=summary.count,
+        by_severity=", ".join(f"{n} {s}" for s, n in sorted(summary.by_severity.items())) or "none",
+        open=summary.open,
+        mtta=shown(summary.mtta),
+        time_to_ic=shown(summary.time_to_ic),
+        mttr=shown(summary.mttr),
+        within_goal=summary.within_goal,
+        resolved=summary.resolved,
+        breaches=summary.breaches,
     )
 
 

@@ -94,6 +94,24 @@ class Metrics:
             ["step"],
             registry=self.registry,
         )
+        self.open_incidents = Gauge(
+            "warroom_open_incidents",
+            "Open incidents by severity, as of the last tick.",
+            ["severity"],
+            registry=self.registry,
+        )
+        self.time_to_ack = Histogram(
+            "warroom_time_to_acknowledge_seconds",
+            "From an incident's opening to its first acknowledgement (MTTA).",
+            buckets=(30, 60, 120, 300, 600, 1800, 3600),
+            registry=self.registry,
+        )
+        self.time_to_resolve = Histogram(
+            "warroom_time_to_resolve_seconds",
+            "From an incident's opening to its resolution (MTTR; the seed goal is 30 min).",
+            buckets=(300, 900, 1800, 3600, 7200, 14400, 86400),
+            registry=self.registry,
+        )
         self.last_tick = Gauge(
             "warroom_scheduler_last_tick_seconds",
             "Unix time of the scheduler's last tick.",

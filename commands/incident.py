@@ -17,13 +17,13 @@ from bot.incident_actions import (
     change_state,
     post_update,
 )
-from bot.incident_views import status_text, timeline_text
+from bot.incident_views import stats_text, status_text, timeline_text
 from bot.outbox.requests import request_war_room
 from bot.slack import blocks
 from bot.templates import Mrkdwn
 from bot.war_room import wait_for_room
 from commands.base import CommandContext, Reply
-from commands.incident_args import USAGE, Declare, Help, IncidentArgs, Targeted, parse
+from commands.incident_args import USAGE, Declare, Help, IncidentArgs, Stats, Targeted, parse
 
 ROOM_WAIT_SECONDS = 10.0
 MOVES = {
@@ -50,6 +50,9 @@ class IncidentCommand:
             return self._help(ctx)
         if isinstance(args, Declare):
             return await self._declare(args, ctx)
+        if isinstance(args, Stats):
+            text = await stats_text(ctx.services, args.days, ctx.now)
+            return Reply(text=text, blocks=[blocks.section(text)])
         try:
             incident_id = await self._which(args, ctx)
             return await self._act(args, incident_id, ctx)

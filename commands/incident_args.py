@@ -18,6 +18,7 @@ MAX_TITLE = 150
 MAX_TEXT = 3000
 DEFAULT_TIMELINE = 15
 MAX_TIMELINE = 50
+MAX_STATS_DAYS = 366
 
 USAGE = {
     "declare": "/incident declare <critical|warning|info|P1-P4> <title>",
@@ -32,6 +33,7 @@ USAGE = {
     "reopen": "/incident reopen [#id]",
     "status": "/incident status [#id]",
     "timeline": "/incident timeline [N] [#id]",
+    "stats": "/incident stats [days]",
     "help": "/incident help",
 }
 
@@ -64,7 +66,12 @@ class Targeted:
     count: int = DEFAULT_TIMELINE
 
 
-IncidentArgs = Help | Declare | Targeted
+@dataclass(frozen=True)
+class Stats:
+    days: int = 30
+
+
+IncidentArgs = Help | Declare | Targeted | Stats
 
 
 def usage_error(sub: str, why: str) -> UsageError:
@@ -78,6 +85,8 @@ def parse(text: str, priorities: dict[str, Severity]) -> IncidentArgs:
     sub, rest = words[0].lower(), words[1].strip() if len(words) > 1 else ""
     if sub == "declare":
         return _declare(rest, priorities)
+    if sub == "stats":
+        return _stats(rest)
     parser = _PARSERS.get(sub)
     if parser is None:
         raise UsageError(f"`/incident {sub}` is not a subcommand — try: {', '.join(USAGE)}")
@@ -93,6 +102,14 @@ def _declare(rest: str, priorities: dict[str, Severity]) -> Declare:
     if len(title) > MAX_TITLE:
         raise UsageError(f"the title is {len(title)} characters — keep it under {MAX_TITLE}")
     return Declare(severity, title)
+
+
+def _stats(rest: str) -> Stats:
+    if not rest:
+        return Stats()
+    if rest.isdigit() and 0 < int(rest) <= MAX_STATS_DAYS:
+        return Stats(int(rest))
+    raise usage_error("stats", f"`{rest}` is not a number of days (1-{MAX_STATS_DAYS})")
 
 
 def _severity(sub: str, word: str, priorities: dict[str, Severity]) -> Severity:

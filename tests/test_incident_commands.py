@@ -81,8 +81,11 @@ async def test_the_whole_lifecycle_from_the_war_room(database_url: str) -> None:
         assert (
             "Incident Commander: <@U0IC>" in status and "Communications Lead: <@U0LEAD>" in status
         )
+        await h.slash("/incident stats 7", user="U0IC", channel="general")
+        stats = await said(h, "U0IC", "Incidents in the last 7 days")
+        assert "1 (1 warning)" in stats and "resolved within 30 min: 1 of 1" in stats
         await h.slash("/incident timeline 50", user="U0IC", channel=name)
-        shown = await said(h, "U0IC", "the last")
+        shown = await said(h, "U0IC", "events*")
         assert "incident.state_changed" in shown and "&lt;!channel&gt; token expired" in shown
         kinds = [e.kind for e in await timeline(database_url, incident.id)]
         for kind in (
@@ -123,6 +126,7 @@ async def test_intro_buttons_do_what_their_commands_do(database_url: str) -> Non
         _incident, room = await declared_room(h, database_url)
         intro = next(m for m in room.messages if m.ts == room.pins[0])
         await h.press(intro, "incident_ack", user="U0ONCALL")
+        await eventually(lambda: room_says(room, "acknowledged* by <@U0ONCALL>"))
         await h.press(intro, "incident_ic", user="U0IC")
         await eventually(lambda: room_says(room, "<@U0IC> is now *Incident Commander*"))
         await h.press(intro, "incident_ack", user="U0LEAD")

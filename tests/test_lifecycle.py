@@ -9,8 +9,9 @@ import pytest
 from bot.config.settings import Settings, Severity
 from bot.core.deadlines import IncidentClock, deadlines, human_duration
 from bot.core.lifecycle import LifecycleError, Move, State, move
+from bot.core.stats import IncidentTimes, summarise
 from commands.base import UsageError
-from commands.incident_args import Declare, Help, Targeted, parse
+from commands.incident_args import Declare, Help, Stats, Targeted, parse
 
 T0 = datetime(2026, 11, 23, 3, 12, tzinfo=UTC)
 PRIORITIES: dict[str, Severity] = dict(Settings().priorities)
@@ -131,6 +132,8 @@ def test_human_duration() -> None:
         ("timeline", Targeted("timeline")),
         ("timeline 40 #2", Targeted("timeline", 2, count=40)),
         ("STATUS", Targeted("status")),
+        ("stats", Stats()),
+        ("stats 7", Stats(7)),
     ],
 )
 def test_parse(text: str, expected: object) -> None:
@@ -152,6 +155,8 @@ def test_parse(text: str, expected: object) -> None:
         ("update " + "x" * 3001, "keep it under 3000"),
         ("timeline lots", "neither a count nor an incident number"),
         ("timeline 0", "neither a count"),
+        ("stats forever", "is not a number of days"),
+        ("stats 400", "is not a number of days"),
         ("timeline 51", "neither a count"),
     ],
 )
@@ -159,3 +164,31 @@ def test_parse_errors_say_what_to_do(text: str, message: str) -> None:
     with pytest.raises(UsageError, match=message) as caught:
         parse(text, PRIORITIES)
     assert "`/incident" in caught.value.message or "keep it under" in caught.value.message
+
+
+def test_incident_numbers() -> None:
+    def times(
+        minutes_ack: float | None, minutes_fixed: float | None, **kw: object
+    ) -> IncidentTimes:
+        def at(minutes: float | None) -> datetime | None:
+            return None if minutes is None else T0 + timedelta(minutes=minutes)
+
+        base = {
+            "severity": "critical",
+            "created_at": T0,
+            "acknowledged_at": at(minutes_ack),
+            "commander_at": at(minutes_ack),
+            "resolved_at": at(minutes_fixed),
+            "breaches": 0,
+        }
+        return IncidentTimes(**{**base, **kw})  # type: ignore[arg-type]
+
+    summary = summarise(
+        [times(1, 20), times(3, 50, severity="warning", breaches=2), times(None, None)]
+    )
+    assert summary.count == 3 and summary.open == 1
+    assert summary.by_severity == {"critical": 2, "warning": 1}
+    assert summary.mtta == timedelta(minutes=2) and summary.mttr == timedelta(minutes=35)
+    assert (summary.within_goal, summary.resolved, summary.breaches) == (1, 2, 2)
+    empty = summarise([])
+    assert empty.count == 0 and empty.mtta is None and empty.mttr is None

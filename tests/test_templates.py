@@ -80,6 +80,18 @@ CONTEXTS: dict[str, dict[str, Any]] = {
         "lines": ["status update: due 03:27 CET", "DR plan announced: due 03:22 CET"],
         "updated": "03:14 CET",
     },
+    "incident_stats.md.j2": {
+        "days": 30,
+        "count": 4,
+        "by_severity": "3 critical, 1 warning",
+        "open": 1,
+        "mtta": "2m",
+        "time_to_ic": "6m",
+        "mttr": "41m",
+        "within_goal": 2,
+        "resolved": 3,
+        "breaches": 5,
+    },
     "state_change.md.j2": {
         "emoji": ":white_check_mark:",
         "incident_id": 7,
