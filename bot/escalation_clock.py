@@ -26,6 +26,7 @@ from bot.templates import Mrkdwn
 
 log = logging.getLogger(__name__)
 BATCH = 100
+MAX_BATCHES = 20  # per tick: 2,000 steps; the rest at the next tick
 OPEN_STATES = ("triggered", "acknowledged", "mitigated")
 STEP_TITLES = {
     Step.TEAM_LEAD: "the team lead",
@@ -70,7 +71,19 @@ async def cancel_clock(session: AsyncSession, incident_id: int, now: datetime) -
 
 
 async def clock_tick(services: Services) -> int:
-    """Fire every due step once; the number handled."""
+    """Fire every due step once (batch after batch while they are full); the number handled."""
+    handled = 0
+    for _ in range(MAX_BATCHES):
+        done = await _tick_batch(services)
+        handled += max(done, 0)
+        if done < BATCH:
+            break
+    if handled:
+        services.doorbell.ring()
+    return handled
+
+
+async def _tick_batch(services: Services) -> int:
     now = services.clock.now()
     try:
         async with services.sessions.begin() as session:
@@ -91,25 +104,33 @@ async def clock_tick(services: Services) -> int:
                 .scalars()
                 .all()
             )
-            for row in rows:
-                await _handle(session, services, row, now)
+            # Incident order: replicas holding steps of the same incidents then queue their
+            # writes (the clock message's debounce row) in one order and cannot deadlock.
+            touched: set[int] = set()
+            for row in sorted(rows, key=lambda r: (r.incident_id, r.due_at, r.id)):
+                if await _handle(session, services, row, now):
+                    touched.add(row.incident_id)
+            for incident_id in sorted(touched):
+                await request_clock_refresh(session, incident_id, now)
     except (OperationalError, DBAPIError, OSError) as exc:
-        log.warning("clock tick skipped: database unavailable", extra={"error": type(exc).__name__})
-        return 0
-    if rows:
-        services.doorbell.ring()
+        log.warning(
+            "clock tick rolled back; its steps fire at the next tick",
+            extra={"error": type(exc).__name__},
+        )
+        return -1
     return len(rows)
 
 
 async def _handle(
     session: AsyncSession, services: Services, row: EscalationDeadline, now: datetime
-) -> None:
+) -> bool:
+    """Fire or retire one row; True when the room's clock message needs a refresh."""
     incident = await session.get(Incident, row.incident_id)
     step = Step(row.step)
     policy = services.settings.escalation.get(incident.severity) if incident else None
     if incident is None or policy is None:
         row.cancelled_at = now
-        return
+        return False
     commander = await session.scalar(
         select(RoleAssignment.user_id).where(
             RoleAssignment.incident_id == incident.id, RoleAssignment.role == "commander"
@@ -131,8 +152,6 @@ async def _handle(
             services.metrics.clock_breaches.labels(step.value).inc()
     else:
         row.cancelled_at = now
-    if decision.fire or decision.next_due is not None:
-        await request_clock_refresh(session, incident.id, now)
     if decision.next_due is not None:
         session.add(
             EscalationDeadline(
@@ -142,6 +161,7 @@ async def _handle(
                 due_at=decision.next_due,
             )
         )
+    return decision.fire or decision.next_due is not None
 
 
 def _who(target: NotifyTarget | None, fallback: str) -> str:
