@@ -31,7 +31,7 @@ from bot.core.timeline import EventKind, TimelineEntry
 from bot.db.alert_groups import OPEN_STATES, open_incident_of
 from bot.db.incidents import record
 from bot.db.models import Alert, AlertGroup, Incident
-from bot.outbox.requests import request_group_post, request_message, room_key
+from bot.outbox.requests import request_group_post, request_room_message
 from bot.services import Services
 from bot.slack.alert_messages import resolution_suggestion
 from bot.war_room import count_alerts
@@ -214,15 +214,7 @@ async def _suggest(
     quiet = services.settings.alerts.resolve_quiet_period
     message = resolution_suggestion(services.templates, incident.id, quiet)
     incident.resolve_suggested_at = now
-    await request_message(
-        session,
-        incident.channel_id or "",
-        message.text,
-        message.blocks,
-        now,
-        incident_id=incident.id,
-        ordering_key=room_key(incident.id),
-    )
+    await request_room_message(session, incident, message.text, now, message.blocks)
     await record(
         session,
         incident.id,

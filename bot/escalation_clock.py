@@ -19,7 +19,12 @@ from bot.core.escalation import OWED, Facts, Step, decide, first_deadlines
 from bot.core.timeline import EventKind, TimelineEntry
 from bot.db.incidents import record
 from bot.db.models import EscalationDeadline, Incident, RoleAssignment
-from bot.outbox.requests import request_clock_refresh, request_message, room_key
+from bot.outbox.requests import (
+    channel_ref,
+    request_clock_refresh,
+    request_message,
+    request_room_message,
+)
 from bot.services import Services
 from bot.slack import blocks
 from bot.templates import Mrkdwn
@@ -196,21 +201,11 @@ async def _fire(
         step_title=STEP_TITLES.get(step, step.value),
         who=Mrkdwn(_who(target, fallback)),
     )
-    if incident.channel_id:
-        await request_message(
-            session,
-            incident.channel_id,
-            text,
-            [blocks.section(text)],
-            now,
-            incident_id=incident.id,
-            ordering_key=room_key(incident.id),
-        )
+    await request_room_message(session, incident, text, now)
     if step is Step.DR_PLAN:
-        announce = services.settings.slack.announce_channel
         await request_message(
             session,
-            f"#{announce.lstrip('#')}",
+            channel_ref(services.settings.slack.announce_channel),
             text,
             [blocks.section(text)],
             now,

@@ -17,9 +17,13 @@ from bot.core.timeline import EventKind, TimelineEntry
 from bot.db.alert_groups import release_groups
 from bot.db.incidents import record
 from bot.db.models import Incident, RoleAssignment
-from bot.db.outbox import enqueue
 from bot.escalation_clock import cancel_clock, plan_clock
-from bot.outbox.requests import request_clock_refresh, request_message, room_key
+from bot.outbox.requests import (
+    request_clock_refresh,
+    request_message,
+    request_room_message,
+    request_topic,
+)
 from bot.services import Services
 from bot.slack import blocks
 from bot.templates import Mrkdwn
@@ -62,42 +66,6 @@ async def _locked(session: AsyncSession, incident_id: int) -> Incident:
 
 def _mention(user: str) -> Mrkdwn:
     return Mrkdwn(blocks.user_mention(user))
-
-
-async def _say_in_room(
-    session: AsyncSession, services: Services, incident: Incident, text: str, now: datetime
-) -> None:
-    if incident.channel_id:
-        await request_message(
-            session,
-            incident.channel_id,
-            text,
-            [blocks.section(text)],
-            now,
-            incident_id=incident.id,
-            ordering_key=room_key(incident.id),
-        )
-
-
-async def _topic(
-    session: AsyncSession, services: Services, incident: Incident, now: datetime
-) -> None:
-    if not incident.channel_id:
-        return
-    topic = services.templates.render(
-        "war_room_topic.txt.j2",
-        severity=incident.severity,
-        title=incident.title,
-        state=incident.state,
-    )
-    await enqueue(
-        session,
-        method="conversations.setTopic",
-        payload={"channel": incident.channel_id, "topic": topic[:250]},
-        ordering_key=room_key(incident.id),
-        incident_id=incident.id,
-        now=now,
-    )
 
 
 def _entry(kind: EventKind, text: str, actor: str, now: datetime, **data: Any) -> TimelineEntry:
@@ -163,8 +131,8 @@ async def change_state(
             actor_mention=_mention(actor),
             summary=summary,
         )
-        await _say_in_room(session, services, incident, text, now)
-        await _topic(session, services, incident, now)
+        await request_room_message(session, incident, text, now)
+        await request_topic(session, services.templates, incident, now)
         await request_clock_refresh(session, incident.id, now)
     services.doorbell.ring()
     return Done(f"Incident #{incident_id} {verb}.")
@@ -234,7 +202,7 @@ async def assign_role(
             incident_id=incident.id,
             actor_mention=_mention(actor),
         )
-        await _say_in_room(session, services, incident, said, now)
+        await request_room_message(session, incident, said, now)
         await request_clock_refresh(session, incident.id, now)
         duties = services.templates.render(
             "role_duties.md.j2",
@@ -282,8 +250,8 @@ async def change_severity(
             after=severity,
             actor_mention=_mention(actor),
         )
-        await _say_in_room(session, services, incident, text, now)
-        await _topic(session, services, incident, now)
+        await request_room_message(session, incident, text, now)
+        await request_topic(session, services.templates, incident, now)
         await request_clock_refresh(session, incident.id, now)
     services.doorbell.ring()
     return Done(f"Incident #{incident_id} is now {severity}.")
@@ -304,7 +272,7 @@ async def post_update(
             severity=incident.severity,
             text=text,
         )
-        await _say_in_room(session, services, incident, said, now)
+        await request_room_message(session, incident, said, now)
         await request_clock_refresh(session, incident.id, now)
     services.doorbell.ring()
     return Done(f"Update posted to incident #{incident_id}; the update clock starts again.")

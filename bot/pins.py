@@ -9,9 +9,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Table, delete
-from sqlalchemy.dialects import postgresql, sqlite
 
 from bot.core.timeline import EventKind
+from bot.db.engine import dialect_insert
 from bot.db.incidents import incident_for_channel
 from bot.db.models import TimelineEvent
 from bot.services import Services
@@ -36,7 +36,7 @@ def message_time(ts: str, fallback: datetime) -> datetime:
 
 @functools.cache
 def _insert_once(dialect: str) -> Any:
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    insert = dialect_insert(dialect)
     table: Table = TimelineEvent.__table__  # type: ignore[assignment]
     return insert(table).on_conflict_do_nothing(index_elements=["incident_id", "dedup_key"])
 

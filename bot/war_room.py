@@ -25,9 +25,11 @@ from bot.outbox.requests import (
     ROOM_INTRO,
     ROOM_INVITE,
     channel_key,
+    channel_ref,
     request_clock_refresh,
     request_group_post,
     request_room_summary,
+    request_topic,
     room_key,
 )
 from bot.outbox.worker import After, OpContext
@@ -126,7 +128,7 @@ async def _adoptable(ctx: OpContext, name: str, private: bool) -> tuple[str, str
     try:
         return await _unclaimed_own_channel(ctx, name, private)
     except SlackFailure as exc:
-        if exc.status == 429 or (exc.status or 0) >= 500:
+        if exc.transient:
             raise
         log.warning("cannot look for our own channel", extra={"error": exc.code})
         return None  # e.g. missing_scope on an old install: fall back to a suffix
@@ -186,26 +188,24 @@ async def _room_created(
         now,
     )
     key = room_key(incident_id)
-    topic = services.templates.render(
-        "war_room_topic.txt.j2",
-        severity=incident.severity,
-        title=incident.title,
-        state=incident.state,
+    invite = {"incident_id": incident_id, "invitees": invitees}
+    await enqueue(
+        session,
+        method=ROOM_INVITE,
+        payload=invite,
+        ordering_key=key,
+        incident_id=incident_id,
+        now=now,
     )
-    steps: list[tuple[str, dict[str, Any]]] = [
-        (ROOM_INVITE, {"incident_id": incident_id, "invitees": invitees}),
-        ("conversations.setTopic", {"channel": channel_id, "topic": topic[:250]}),
-        (ROOM_INTRO, {"incident_id": incident_id}),
-    ]
-    for method, payload in steps:
-        await enqueue(
-            session,
-            method=method,
-            payload=payload,
-            ordering_key=key,
-            incident_id=incident_id,
-            now=now,
-        )
+    await request_topic(session, services.templates, incident, now)
+    await enqueue(
+        session,
+        method=ROOM_INTRO,
+        payload={"incident_id": incident_id},
+        ordering_key=key,
+        incident_id=incident_id,
+        now=now,
+    )
     await _queue_announcement(services, session, incident, now)
     await _link_group_posts(services, session, incident_id, now)
 
@@ -237,7 +237,7 @@ async def _queue_announcement(
         title=incident.title,
         room_link=Mrkdwn(blocks.channel_link(incident.channel_id or "")),
     )
-    channel = f"#{target.lstrip('#')}"
+    channel = channel_ref(target)
     await enqueue(
         session,
         method="chat.postMessage",
@@ -283,7 +283,7 @@ async def room_create_failed(ctx: OpContext, job: Job, exc: SlackFailure) -> Non
         await enqueue(
             session,
             method="chat.postMessage",
-            payload={"channel": f"#{target.lstrip('#')}", "text": text},
+            payload={"channel": channel_ref(target), "text": text},
             ordering_key=channel_key(target),
             incident_id=incident_id,
             now=now,
@@ -307,7 +307,7 @@ async def invite_responders(ctx: OpContext, job: Job) -> After | None:
             data = await ctx.slack.call("usergroups.users.list", usergroup=group)
             members.extend(str(u) for u in data.get("users", []))
         except SlackFailure as exc:
-            if exc.status == 429 or (exc.status or 0) >= 500:
+            if exc.transient:
                 raise
             problems.append(f"user group {group}: {exc.code}")
     wanted = list(dict.fromkeys(m for m in members if m))
@@ -348,11 +348,11 @@ async def _invite(ctx: OpContext, channel: str, users: list[str], problems: list
     except SlackFailure as exc:
         if exc.code in ALREADY_DONE:
             return users
-        if exc.status == 429 or (exc.status or 0) >= 500 or len(users) == 1:
-            if len(users) == 1 and exc.status != 429 and (exc.status or 0) < 500:
-                problems.append(f"{users[0]}: {exc.code}")
-                return []
+        if exc.transient:
             raise
+        if len(users) == 1:
+            problems.append(f"{users[0]}: {exc.code}")
+            return []
     invited = []
     for user in users:
         invited.extend(await _invite(ctx, channel, [user], problems))

@@ -7,7 +7,6 @@ not, in words a person can act on.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from enum import StrEnum
 
 
@@ -71,7 +70,3 @@ def move(current: str, step: Move, *, incident_id: int) -> Stamps:
         mitigated=target in (State.MITIGATED, State.RESOLVED),
         resolved=target is State.RESOLVED,
     )
-
-
-def minutes_between(start: datetime, end: datetime | None) -> float | None:
-    return None if end is None else round((end - start).total_seconds() / 60, 1)

@@ -9,9 +9,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Table, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.db.engine import dialect_insert
 from bot.db.models import Alert, AlertGroup, Incident
 
 OPEN_STATES = ("triggered", "acknowledged", "mitigated")
@@ -27,7 +27,7 @@ class GroupStats:
 
 @functools.cache
 def _insert_new_groups(dialect: str) -> Any:
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    insert = dialect_insert(dialect)
     table: Table = AlertGroup.__table__  # type: ignore[assignment]
     return insert(table).on_conflict_do_nothing(index_elements=["group_key"])
 

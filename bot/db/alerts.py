@@ -8,10 +8,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Insert, Table
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.alerts import NormalizedAlert
+from bot.db.engine import dialect_insert
 from bot.db.models import Alert
 
 _UPDATED_ON_REPEAT = (
@@ -49,7 +49,7 @@ def _row(alert: NormalizedAlert, now: datetime) -> dict[str, Any]:
 def _upsert(dialect: str) -> Insert:
     """One statement per dialect, built once: SQLAlchemy caches its compiled form, and the
     rows go as parameters (executemany with RETURNING) instead of being baked into SQL."""
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    insert = dialect_insert(dialect)
     table: Table = Alert.__table__  # type: ignore[assignment]
     statement = insert(table)
     return statement.on_conflict_do_update(

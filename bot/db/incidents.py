@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.timeline import TimelineEntry
+from bot.db.engine import dialect_insert
 from bot.db.models import Incident, TimelineEvent
 
 
@@ -49,7 +49,7 @@ async def open_incident_for_key(
     Insert-on-conflict, then re-read: when replicas race for the same key, the unique
     constraint on `open_group_key` lets exactly one insert win and the others read its row.
     """
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    insert = dialect_insert(session.get_bind().dialect.name)
     statement = (
         insert(Incident)
         .values(

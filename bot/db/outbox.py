@@ -14,10 +14,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Table, and_, delete, exists, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from bot.db.engine import dialect_insert
 from bot.db.models import OutboxMessage
 
 IN_FLIGHT = ("pending", "sending")
@@ -68,7 +68,7 @@ async def enqueue(
 @functools.cache
 def _insert(dialect: str, mode: str) -> Any:
     """Built once per dialect and mode (compiled once); the row goes in as parameters."""
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    insert = dialect_insert(dialect)
     table: Table = OutboxMessage.__table__  # type: ignore[assignment]
     statement = insert(table)
     if mode == "replace":

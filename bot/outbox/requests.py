@@ -7,8 +7,11 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.core.slack_text import TOPIC_LIMIT
 from bot.db.models import AlertGroup, Incident
 from bot.db.outbox import enqueue
+from bot.slack.blocks import section
+from bot.templates import Templates
 
 ROOM_CREATE = "room.create"
 ROOM_INTRO = "room.intro"
@@ -26,6 +29,11 @@ def room_key(incident_id: int) -> str:
 
 def channel_key(channel: str) -> str:
     return f"channel:{channel.lstrip('#')}"
+
+
+def channel_ref(name: str) -> str:
+    """A configured channel name as chat.postMessage takes it: `#dr-war-room`."""
+    return f"#{name.lstrip('#')}"
 
 
 async def request_war_room(
@@ -87,6 +95,49 @@ async def request_group_post(
         now=now,
         dedup_key=f"group:{group.id}",
         replace=new,
+    )
+
+
+async def request_room_message(
+    session: AsyncSession,
+    incident: Incident,
+    text: str,
+    now: datetime,
+    blocks: list[dict[str, Any]] | None = None,
+) -> None:
+    """A message in the incident's war room, in order with the room's other steps (none
+    while the room does not exist yet)."""
+    if incident.channel_id:
+        await request_message(
+            session,
+            incident.channel_id,
+            text,
+            blocks if blocks is not None else [section(text)],
+            now,
+            incident_id=incident.id,
+            ordering_key=room_key(incident.id),
+        )
+
+
+async def request_topic(
+    session: AsyncSession, templates: Templates, incident: Incident, now: datetime
+) -> None:
+    """Set the room's topic to its severity, title and state."""
+    if not incident.channel_id:
+        return
+    topic = templates.render(
+        "war_room_topic.txt.j2",
+        severity=incident.severity,
+        title=incident.title,
+        state=incident.state,
+    )
+    await enqueue(
+        session,
+        method="conversations.setTopic",
+        payload={"channel": incident.channel_id, "topic": topic[:TOPIC_LIMIT]},
+        ordering_key=room_key(incident.id),
+        incident_id=incident.id,
+        now=now,
     )
 
 

@@ -14,6 +14,8 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.core.retry import Failure, is_transient
+
 log = logging.getLogger(__name__)
 
 
@@ -34,6 +36,11 @@ class SlackFailure(Exception):
         self.status = status
         self.retry_after = retry_after
         super().__init__(f"Slack {method} failed: {code}")
+
+    @property
+    def transient(self) -> bool:
+        """Worth trying again later (rate limit, 5xx, timeout, connection error)."""
+        return is_transient(Failure(self.code, self.status, self.retry_after))
 
 
 def _retry_after(headers: Any) -> float | None:
