@@ -28,6 +28,7 @@ from bot.outbox.requests import (
 from bot.services import Services
 from bot.slack import blocks
 from bot.templates import Mrkdwn
+from bot.tickets import request_ticket
 
 log = logging.getLogger(__name__)
 BATCH = 100
@@ -187,6 +188,34 @@ async def _fire(
     commander: str | None,
     now: datetime,
 ) -> None:
+    if step is Step.TICKET:
+        await request_ticket(session, services, incident, now)
+    else:
+        await _notify(session, services, incident, step, row, policy, commander, now)
+    kind = EventKind.CLOCK_BREACH if step in OWED else EventKind.CLOCK_STEP
+    await record(
+        session,
+        incident.id,
+        TimelineEntry(
+            kind=kind,
+            occurred_at=now,
+            text=f"Clock: {step.value} ({'breached' if step in OWED else 'fired'})",
+            data={"step": step.value, "due_at": row.due_at.isoformat(), "sequence": row.sequence},
+        ),
+        now,
+    )
+
+
+async def _notify(
+    session: AsyncSession,
+    services: Services,
+    incident: Incident,
+    step: Step,
+    row: EscalationDeadline,
+    policy: EscalationPolicy,
+    commander: str | None,
+    now: datetime,
+) -> None:
     target = policy.notify.get(step.value)
     fallback = blocks.user_mention(commander) if commander and step is Step.UPDATE else "<!here>"
     text = services.templates.render(
@@ -216,15 +245,3 @@ async def _fire(
             await request_message(
                 session, user, text, [blocks.section(text)], now, incident_id=incident.id
             )
-    kind = EventKind.CLOCK_BREACH if step in OWED else EventKind.CLOCK_STEP
-    await record(
-        session,
-        incident.id,
-        TimelineEntry(
-            kind=kind,
-            occurred_at=now,
-            text=f"Clock: {step.value} ({'breached' if step in OWED else 'fired'})",
-            data={"step": step.value, "due_at": row.due_at.isoformat(), "sequence": row.sequence},
-        ),
-        now,
-    )

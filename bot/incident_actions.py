@@ -27,6 +27,7 @@ from bot.outbox.requests import (
 from bot.services import Services
 from bot.slack import blocks
 from bot.templates import Mrkdwn
+from bot.tickets import request_ticket_resolution
 
 VERBS = {
     Move.ACK: "acknowledged",
@@ -102,6 +103,7 @@ async def change_state(
             incident.open_group_key = None  # a new alert of the group opens a new incident
             await release_groups(session, incident.id)
             await cancel_clock(session, incident.id, now)
+            await request_ticket_resolution(session, services, incident, now)
         if stamps.clears_resolution:
             await _reopen_key(session, incident)
             incident.resolved_at = incident.resolved_by = incident.resolution = None

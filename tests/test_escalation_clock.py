@@ -45,9 +45,11 @@ def test_the_seed_policies_plan_these_steps() -> None:
         Step.TEAM_LEAD: timedelta(minutes=30),
         Step.CTO: timedelta(hours=2),
         Step.PRODUCT_OWNER: timedelta(minutes=30),
+        Step.TICKET: timedelta(0),
     }
     warning = {s: d - T0 for s, d in first_deadlines(WARNING, T0).items()}
     assert warning[Step.ACK] == timedelta(minutes=5) and Step.DR_PLAN not in warning
+    assert warning[Step.TICKET] == timedelta(minutes=15)
 
 
 def test_ack_is_reminded_until_acknowledged_and_late_ticks_fire_once() -> None:
@@ -76,7 +78,7 @@ def test_nothing_fires_for_a_closed_incident(step: Step) -> None:
 
 
 def test_notices_fire_once_without_breach() -> None:
-    for step in (Step.DR_PLAN, Step.TEAM_LEAD, Step.CTO, Step.PRODUCT_OWNER):
+    for step in (Step.DR_PLAN, Step.TEAM_LEAD, Step.CTO, Step.PRODUCT_OWNER, Step.TICKET):
         decision = decide(step, T0, facts(acknowledged=True, has_commander=True), CRITICAL, T0)
         assert decision.fire and not decision.breach and decision.next_due is None
 
@@ -110,6 +112,7 @@ async def test_the_clock_in_a_war_room(database_url: str) -> None:
             lambda: channel.pins[1:] == [clock_message.ts] or None
         )
         assert "acknowledgement: due 04:14" in clock_message.text  # 03:14 UTC in Amsterdam
+        await clock_tick(services)  # the critical ticket, due at once (no webhook: skipped)
         clock.advance(timedelta(minutes=1, seconds=58))
         assert await clock_tick(services) == 0
         clock.advance(timedelta(seconds=1))
@@ -155,7 +158,8 @@ async def test_the_clock_in_a_war_room(database_url: str) -> None:
         await clock_tick(services)
         await eventually(lambda: said(h, room, "No status update") == 1 or None)
         kinds = [e.kind for e in await timeline(database_url, incident.id)]
-        assert kinds.count("clock.breach") == 3 and kinds.count("clock.step") == 1
+        assert kinds.count("clock.breach") == 3 and kinds.count("clock.step") == 2  # DR, ticket
+        assert kinds.count("ticket") == 1  # "no ticket webhook configured"
         await h.slash("/incident resolve done", user="U0IC", channel=h.ws.channels[room].name)
         await eventually(lambda: said(h, room, "resolved* by") or None)
         clock.advance(timedelta(hours=3))
@@ -181,7 +185,7 @@ async def test_three_replicas_fire_each_step_once_even_late(database_url: str) -
         )
         steps = sorted(r.step for r in fired)
         assert steps == sorted(
-            ["ack", "ic", "update", "dr_plan", "team_lead", "cto", "product_owner"]
+            ["ack", "ic", "update", "dr_plan", "team_lead", "cto", "product_owner", "ticket"]
         )
         room = incident.channel_id
         await eventually(lambda: said(h, room, "*DR plan*") == 1 or None)

@@ -229,6 +229,22 @@ class AlertSettings:
 
 
 @dataclass(frozen=True)
+class TicketSettings:
+    """The ticket webhook (observability playbook: `ALERT_JIRA_ENDPOINT`, project OPS);
+    off while `url` is empty. Write it as ${ALERT_JIRA_ENDPOINT}: it may carry a secret."""
+
+    url: str = field(default="", repr=False)
+    project: str = "OPS"
+    timeout: timedelta = field(default_factory=lambda: timedelta(seconds=10))
+    # The resolution the ticket promises: created + this (the seeds' MTTR goal).
+    expected_resolution: timedelta = field(default_factory=lambda: _minutes(30))
+
+    def __post_init__(self) -> None:
+        if self.url and not self.url.startswith(("http://", "https://")):
+            raise ValueError("tickets.url must start with http:// or https://")
+
+
+@dataclass(frozen=True)
 class Settings:
     server: ServerSettings = field(default_factory=ServerSettings)
     slack: SlackSettings = field(default_factory=SlackSettings)
@@ -241,6 +257,7 @@ class Settings:
     roles: dict[str, RoleSpec] = field(default_factory=default_roles)
     maintenance: tuple[MaintenanceWindow, ...] = (MaintenanceWindow(),)
     alerts: AlertSettings = field(default_factory=AlertSettings)
+    tickets: TicketSettings = field(default_factory=TicketSettings)
     templates_dir: str | None = None
 
 

@@ -47,6 +47,8 @@ def deadlines(clock: IncidentClock, policy: EscalationPolicy, now: datetime) -> 
         ("DR plan announced", policy.dr_plan_after),
         ("team lead informed", policy.team_lead_after),
         ("CTO informed", policy.cto_after),
+        ("product owner informed", policy.product_owner_after),
+        ("ticket opened", policy.ticket_after),
     ]
     coming = [
         Deadline(what, start + after, False)

@@ -4,7 +4,8 @@ does when its time comes. Pure: facts and `now` in, a decision out.
 Seed defaults (observability playbook, integration runbook): ack within 2 min (critical) /
 5 min (warning), reminded until acknowledged; an Incident Commander within 10 min; a status
 update at least every 15 min; the DR plan when a critical incident is open at 10 min; team
-lead at 30 min; CTO at 2 h; product owner at 30 min of customer impact.
+lead at 30 min; CTO at 2 h; product owner at 30 min of customer impact; a ticket at once
+(critical) or after 15 min (warning).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ class Step(StrEnum):
     TEAM_LEAD = "team_lead"
     CTO = "cto"
     PRODUCT_OWNER = "product_owner"
+    TICKET = "ticket"
 
 
 # A breach: something people owed was not done in time.
@@ -57,6 +59,7 @@ def first_deadlines(policy: EscalationPolicy, start: datetime) -> dict[Step, dat
         Step.TEAM_LEAD: policy.team_lead_after,
         Step.CTO: policy.cto_after,
         Step.PRODUCT_OWNER: policy.product_owner_after,
+        Step.TICKET: policy.ticket_after,
     }
     return {step: start + delta for step, delta in after.items() if delta is not None}
 

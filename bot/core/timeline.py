@@ -29,6 +29,7 @@ class EventKind(StrEnum):
     PINNED = "pinned"
     CLOCK_STEP = "clock.step"
     CLOCK_BREACH = "clock.breach"
+    TICKET = "ticket"
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from bot.outbox.requests import (
 )
 from bot.outbox.worker import ANY_METHOD, After, FailureHook, Handler, OpContext
 from bot.slack.gateway import SlackFailure
+from bot.tickets import TICKET_CREATE, TICKET_RESOLVE, send_ticket, ticket_refused
 from bot.war_room import (
     ALREADY_DONE,
     create_room,
@@ -94,6 +95,8 @@ def handlers() -> dict[str, Handler]:
             ROOM_SUMMARY: refresh_room_summary,
             GROUP_POST: post_group,
             ROOM_CLOCK: refresh_clock,
+            TICKET_CREATE: send_ticket,
+            TICKET_RESOLVE: send_ticket,
         }
     )
     return table
@@ -129,4 +132,9 @@ async def record_refusal(ctx: OpContext, job: Job, exc: SlackFailure) -> None:
 
 
 def failure_hooks() -> dict[str, FailureHook]:
-    return {ROOM_CREATE: room_create_failed, ANY_METHOD: record_refusal}
+    return {
+        ROOM_CREATE: room_create_failed,
+        TICKET_CREATE: ticket_refused,
+        TICKET_RESOLVE: ticket_refused,
+        ANY_METHOD: record_refusal,
+    }
