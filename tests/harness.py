@@ -23,7 +23,13 @@ from bot.clock import Clock
 from bot.config.settings import RuntimeConfig, Secrets, Settings
 from bot.sandbox.app import create_sandbox_app
 from bot.sandbox.page import PageConfig
-from bot.sandbox.slack_requests import block_actions_body, signed_headers, slash_command_body
+from bot.sandbox.slack_requests import (
+    block_actions_body,
+    new_trigger_id,
+    signed_headers,
+    slash_command_body,
+    view_submission_body,
+)
 from bot.sandbox.web_api import new_response_url
 from bot.sandbox.workspace import Channel, Message, Workspace, default_workspace
 from bot.server.app import create_app
@@ -131,8 +137,31 @@ class Harness:
             message=message,
             action=button,
             response_url=f"{self.sandbox_url}/response/{token}",
-            trigger_id=f"trigger-{token[-8:]}",
+            trigger_id=self.trigger(),
         )
+        return await self.post_signed(body, "application/x-www-form-urlencoded")
+
+    def trigger(self) -> str:
+        """A trigger id the sandbox issued just now (views.open takes it once, within 3 s)."""
+        trigger_id = new_trigger_id()
+        self.ws.triggers[trigger_id] = time.time()
+        return trigger_id
+
+    async def submit(
+        self,
+        view: dict[str, Any],
+        text_values: dict[tuple[str, str], str],
+        *,
+        user: str = "U0ONCALL",
+    ) -> Ack:
+        """Submit an open modal with plain-text inputs (block_id, action_id) -> value."""
+        values: dict[str, Any] = {}
+        for (block_id, action_id), value in text_values.items():
+            values.setdefault(block_id, {})[action_id] = {
+                "type": "plain_text_input",
+                "value": value,
+            }
+        body = view_submission_body(self.ws, user_id=user, view=view, values=values)
         return await self.post_signed(body, "application/x-www-form-urlencoded")
 
     def intros(self, room: Channel) -> list[Message]:

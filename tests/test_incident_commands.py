@@ -137,6 +137,32 @@ async def test_intro_buttons_do_what_their_commands_do(database_url: str) -> Non
         assert stored.state == "resolved" and stored.acknowledged_by == "U0ONCALL"
 
 
+async def test_the_post_update_button_opens_a_form_that_posts_the_update(
+    database_url: str,
+) -> None:
+    async with running(database_url) as h:
+        incident, room = await declared_room(h, database_url)
+        intro = next(m for m in room.messages if m.ts == room.pins[0])
+        await h.press(intro, "incident_update", user="U0IC")
+        view = await eventually(lambda: next(iter(h.ws.views.values()), None))
+        assert view["callback_id"] == "incident_update_modal"
+        assert view["private_metadata"] == str(incident.id)
+        empty = await h.submit(view, {("update", "text"): "   "}, user="U0IC")
+        assert empty.json()["response_action"] == "errors"
+        assert "Write the update first" in empty.json()["errors"]["update"]
+        forged = await h.submit({**view, "private_metadata": "x"}, {("update", "text"): "hi"})
+        assert forged.json()["errors"]["update"] == "This form names no incident."
+        posted = await h.submit(view, {("update", "text"): "Failover <done> & verified"})
+        assert posted.status == 200 and posted.text.strip() in ("", "{}")
+        await eventually(lambda: room_says(room, "Failover &lt;done&gt; &amp; verified"))
+        updates = [
+            e
+            for e in await timeline(database_url, incident.id)
+            if e.kind == "incident.status_update"
+        ]
+        assert [(e.text, e.actor) for e in updates] == [("Failover <done> & verified", "U0ONCALL")]
+
+
 async def test_a_resolved_alert_incident_frees_its_group_for_the_next_one(
     database_url: str,
 ) -> None:

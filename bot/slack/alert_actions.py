@@ -18,20 +18,17 @@ from bot.slack import blocks
 log = logging.getLogger(__name__)
 
 Listener = Callable[..., Awaitable[None]]
-LATER = {"incident_update": "/incident update <text>"}
 
 
 def register_alert_actions(app: AsyncApp, services: Services) -> None:
     app.action("alert_ack")(_ack_group(services))
     app.action("alert_open_room")(_open_room(services))
-    for action_id, command in LATER.items():
-        app.action(action_id)(_use_command(command))
     app.action("incident_ack")(_incident_button(services, _ack))
     app.action("incident_ic")(_incident_button(services, _take_command))
     app.action("incident_resolve")(_incident_button(services, _resolve))
 
 
-def _action(body: dict[str, Any]) -> tuple[str, int | None]:
+def pressed(body: dict[str, Any]) -> tuple[str, int | None]:
     user = str((body.get("user") or {}).get("id", ""))
     actions = body.get("actions") or [{}]
     try:
@@ -43,13 +40,13 @@ def _action(body: dict[str, Any]) -> tuple[str, int | None]:
 def _ack_group(services: Services) -> Listener:
     async def listener(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
-        user, group_id = _action(body)
+        user, group_id = pressed(body)
         group = await acknowledge_group(services, group_id, user) if group_id else None
         if group is None:
-            await _say(respond, "That alert is no longer known to Warroom.")
+            await say_privately(respond, "That alert is no longer known to Warroom.")
         elif group.acknowledged_by != user:
             who = blocks.user_mention(group.acknowledged_by or "")
-            await _say(respond, f"Already acknowledged by {who}.")
+            await say_privately(respond, f"Already acknowledged by {who}.")
 
     return listener
 
@@ -57,12 +54,12 @@ def _ack_group(services: Services) -> Listener:
 def _open_room(services: Services) -> Listener:
     async def listener(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
-        user, group_id = _action(body)
+        user, group_id = pressed(body)
         incident = await open_room_for_group(services, group_id, user) if group_id else None
         if incident is None:
-            await _say(respond, "That alert is no longer known to Warroom.")
+            await say_privately(respond, "That alert is no longer known to Warroom.")
             return
-        await _say(
+        await say_privately(
             respond,
             f"Incident #{incident.id} is open; its war room appears in a moment and you "
             "are invited.",
@@ -92,29 +89,21 @@ def _incident_button(services: Services, act: IncidentAction) -> Listener:
 
     async def listener(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
-        user, incident_id = _action(body)
+        user, incident_id = pressed(body)
         if incident_id is None:
-            await _say(respond, "That button does not name an incident.")
+            await say_privately(respond, "That button does not name an incident.")
             return
         try:
             done = await act(services, incident_id, user)
         except ActionError as exc:
-            await _say(respond, f":warning: {exc.message}")
+            await say_privately(respond, f":warning: {exc.message}")
             return
-        await _say(respond, done.text)
+        await say_privately(respond, done.text)
 
     return listener
 
 
-def _use_command(command: str) -> Listener:
-    async def listener(ack: AsyncAck, respond: AsyncRespond) -> None:
-        await ack()
-        await _say(respond, f"For now, type `{command}` in the war room.")
-
-    return listener
-
-
-async def _say(respond: AsyncRespond, text: str) -> None:
+async def say_privately(respond: AsyncRespond, text: str) -> None:
     try:
         await respond(text=text, response_type="ephemeral", replace_original=False)
     except Exception as exc:  # the answer is a courtesy; the work is done
