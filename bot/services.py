@@ -9,8 +9,10 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
+from bot.backends.registry import Backends
 from bot.clock import Clock
 from bot.config.settings import Settings
+from bot.core.integration_health import ProbeMemory
 from bot.metrics import Metrics
 from bot.slack.gateway import SlackGateway
 from bot.templates import Templates
@@ -40,3 +42,5 @@ class Services:
     clock: Clock
     metrics: Metrics
     doorbell: Doorbell = field(default_factory=Doorbell)
+    backends: Backends = field(default_factory=Backends.none)
+    probes: ProbeMemory = field(default_factory=ProbeMemory)

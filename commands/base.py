@@ -62,3 +62,31 @@ class Command(Protocol[ArgsT]):
     def parse(self, text: str) -> ArgsT: ...
 
     async def run(self, args: ArgsT, ctx: CommandContext) -> Reply: ...
+
+
+@dataclass(frozen=True)
+class OperationRun:
+    """A confirmed (and, under the two-person rule, approved) operation about to run."""
+
+    services: Services
+    now: datetime
+    actor: str  # who confirmed or approved it
+    requester: str
+    idempotency_key: str  # the same on every retry: the backend does it once
+
+
+@dataclass(frozen=True)
+class Executed:
+    reply: Reply
+    ok: bool
+    outcome: str  # "ok" or the backend error's kind
+    timeline: str  # one line for the war room's timeline
+    call: Any = None  # bot.command_log.Call of the mutating request
+
+
+class Confirmable(Protocol):
+    """A command whose work waits for a Confirm button (see bot/slack/operation_buttons)."""
+
+    name: str
+
+    async def execute(self, args: dict[str, Any], run: OperationRun) -> Executed: ...

@@ -7,24 +7,23 @@ from typing import Any
 from bot.config.settings import Settings
 from commands.base import Command
 from commands.incident import IncidentCommand
+from commands.integration_status import IntegrationStatusCommand
 from commands.not_yet import NotYetCommand
+from commands.pause_campaign import PauseCampaignCommand
+from commands.queue_status import QueueStatusCommand
+from commands.replay_deadletter import ReplayDeadletterCommand
+from commands.resume_campaign import ResumeCampaignCommand
 
 
 def build_registry(settings: Settings) -> dict[str, Command[Any]]:
     """Command name -> command, in the order Slack's app manifest lists them."""
     commands: list[Command[Any]] = [
         IncidentCommand(dict(settings.priorities)),
-        NotYetCommand(
-            "/integration-status",
-            "Health of the platform's integrations (WhatsApp, PMS, insurer, …)",
-            "[name] [--force]",
-        ),
-        NotYetCommand("/queue-status", "Backlog, retry age and dead letters per queue", "[queue]"),
-        NotYetCommand("/pause-campaign", "Pause a campaign's sends", "<campaign-id> [reason…]"),
-        NotYetCommand("/resume-campaign", "Resume a paused campaign", "<campaign-id>"),
-        NotYetCommand(
-            "/replay-deadletter", "Replay a queue's dead letters", "<queue> [--limit N] [--dry-run]"
-        ),
+        IntegrationStatusCommand(settings.integrations),
+        QueueStatusCommand(settings.queues),
+        PauseCampaignCommand(settings.campaigns),
+        ResumeCampaignCommand(settings.campaigns),
+        ReplayDeadletterCommand(settings.queues),
         NotYetCommand(
             "/statuspage-draft",
             "Draft a status-page update for this incident",

@@ -116,6 +116,13 @@ def test_every_problem_is_listed_at_once(tmp_path: Path) -> None:
         ("alerts:\n  group_queues: sometimes\n", '"sometimes" is not true or false'),
         ("slack:\n  war_room:\n    private: yes please\n", "is not true or false"),
         ("templates_dir: /nonexistent/dir\n", "is not a directory"),
+        (
+            "backends:\n  queues: {base_url: 'http://q.example', auth_env: QUEUES_TOKEN}\n",
+            "backends.queues.auth_env: environment variable QUEUES_TOKEN is not set",
+        ),
+        ("backends:\n  queues: {base_url: 'ftp://q.example'}\n", "backends.queues"),
+        ("queues:\n  thresholds: {warning_backlog: 5000}\n", "queues.thresholds"),
+        ("permissions:\n  pause-campaign: {users: U1}\n", "expected a list"),
     ],
 )
 def test_each_bad_value_names_its_path(tmp_path: Path, text: str, expected: str) -> None:

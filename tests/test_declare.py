@@ -153,6 +153,6 @@ async def test_help_lists_the_subcommands(database_url: str) -> None:
 
 async def test_commands_not_built_yet_say_so(database_url: str) -> None:
     async with running(database_url) as h:
-        await h.slash("/queue-status whatsapp-outbound")
+        await h.slash("/statuspage-draft investigating")
         [text] = await eventually(lambda: h.ephemerals("U0ONCALL"))
-        assert "`/queue-status` is not available in this version" in text
+        assert "`/statuspage-draft` is not available in this version" in text

@@ -41,6 +41,7 @@ def load_config(
     raw = _interpolate(raw, "", env, problems)
     settings = build(Settings, raw, "", problems)
     problems.extend(_check_settings(settings))
+    problems.extend(_check_backend_env(settings, env))
     secrets = Secrets(
         slack_bot_token=env.get("SLACK_BOT_TOKEN") or None,
         slack_signing_secret=env.get("SLACK_SIGNING_SECRET") or None,
@@ -168,6 +169,19 @@ def _check_settings(settings: Settings) -> list[Problem]:
             Problem("templates_dir", f'"{settings.templates_dir}" is not a directory — create it')
         )
     return problems
+
+
+def _check_backend_env(settings: Settings, env: Mapping[str, str]) -> list[Problem]:
+    """A backend's credentials come from the environment; say which variable is missing."""
+    return [
+        Problem(
+            f"backends.{name}.auth_env",
+            f"environment variable {backend.auth_env} is not set — export it "
+            f"(its value is sent as the {backend.auth_header} header)",
+        )
+        for name, backend in settings.backends.items()
+        if backend.base_url and backend.auth_env and not env.get(backend.auth_env)
+    ]
 
 
 def _check_zone(path: str, zone: str) -> list[Problem]:

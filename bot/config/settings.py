@@ -10,6 +10,15 @@ from dataclasses import dataclass, field
 from datetime import time, timedelta
 from typing import Literal
 
+from bot.config.backends import BackendSettings
+from bot.config.operations import (
+    CampaignsSettings,
+    CommandPermission,
+    IntegrationsSettings,
+    QueuesSettings,
+    default_permissions,
+)
+
 Severity = Literal["critical", "warning", "info"]
 SEVERITIES: tuple[Severity, ...] = ("critical", "warning", "info")
 Via = Literal["dm", "mention", "usergroup", "channel"]
@@ -244,6 +253,13 @@ class TicketSettings:
             raise ValueError("tickets.url must start with http:// or https://")
 
 
+BACKEND_NAMES = ("integrations", "queues", "campaigns")
+
+
+def default_backends() -> dict[str, BackendSettings]:
+    return {name: BackendSettings() for name in BACKEND_NAMES}
+
+
 @dataclass(frozen=True)
 class Settings:
     server: ServerSettings = field(default_factory=ServerSettings)
@@ -258,6 +274,13 @@ class Settings:
     maintenance: tuple[MaintenanceWindow, ...] = (MaintenanceWindow(),)
     alerts: AlertSettings = field(default_factory=AlertSettings)
     tickets: TicketSettings = field(default_factory=TicketSettings)
+    # The platform's APIs the operational commands call (none is called until configured).
+    backends: dict[str, BackendSettings] = field(default_factory=default_backends)
+    integrations: IntegrationsSettings = field(default_factory=IntegrationsSettings)
+    queues: QueuesSettings = field(default_factory=QueuesSettings)
+    campaigns: CampaignsSettings = field(default_factory=CampaignsSettings)
+    # Who may run which command; mutating ones are denied until listed here.
+    permissions: dict[str, CommandPermission] = field(default_factory=default_permissions)
     templates_dir: str | None = None
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Literal
 
 from bot.core.alert_fields import AlertPayloadError, index, join, json_type, parse_timestamp
@@ -193,3 +193,15 @@ class Streaks:
                 raised.add(name)
                 transitions.append(Transition(name, "raise", count, result.last_error))
         return Streaks(failures, frozenset(raised)), transitions
+
+
+@dataclass
+class ProbeMemory:
+    """One process's last answers (the 30 s cache) and streaks (the periodic probe)."""
+
+    results: dict[str, ProbeResult] = field(default_factory=dict)
+    checked_at: datetime | None = None
+    streaks: Streaks = field(default_factory=Streaks)
+
+    def fresh(self, now: datetime, cache_for: timedelta) -> bool:
+        return self.checked_at is not None and now - self.checked_at < cache_for

@@ -30,6 +30,7 @@ class EventKind(StrEnum):
     CLOCK_STEP = "clock.step"
     CLOCK_BREACH = "clock.breach"
     TICKET = "ticket"
+    BACKEND_CALL = "backend.call"
 
 
 @dataclass(frozen=True)

@@ -182,8 +182,42 @@ class AuditRecord(Base):
     status: Mapped[int | None]
     duration_ms: Mapped[int | None]
     outcome: Mapped[str] = mapped_column(Text, default="")
+    channel_id: Mapped[str | None] = mapped_column(String(32))
+    operation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("pending_operations.id", ondelete="SET NULL")
+    )
 
     __table_args__ = (Index("ix_audit_log_at", "at"),)
+
+
+class PendingOperation(Base):
+    """An operational command waiting for its confirmation (and maybe a second person's
+    approval), then its one backend call; states move only by compare-and-set."""
+
+    __tablename__ = "pending_operations"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    # Carried in the buttons' values: unguessable, so a button cannot be forged for another row.
+    token: Mapped[str] = mapped_column(String(32), unique=True)
+    command: Mapped[str] = mapped_column(String(48))
+    args: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    summary: Mapped[str] = mapped_column(Text)
+    requester: Mapped[str] = mapped_column(String(32))
+    channel_id: Mapped[str] = mapped_column(String(32))
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id", ondelete="SET NULL"))
+    needs_second: Mapped[bool] = mapped_column(default=False)
+    approver: Mapped[str | None] = mapped_column(String(32))
+    state: Mapped[str] = mapped_column(String(24), default="pending")
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    attempts: Mapped[int] = mapped_column(default=0)
+    # Fixed at creation, so a retry after a failure cannot run the backend action twice.
+    idempotency_key: Mapped[str] = mapped_column(String(64))
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    error: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (Index("ix_pending_operations_due", "state", "expires_at"),)
 
 
 class OutboxMessage(Base):

@@ -3,7 +3,7 @@
 Paths are the seeds' defaults (observability playbook, incident runbooks). Each endpoint
 group has a switch (``integrations``, one per integration, ``queues``, ``replay``,
 ``campaigns``) whose mode is ``ok``, ``down`` (connection closed without a response),
-``unavailable`` (503), ``slow`` (answers after ``slow_seconds``), ``error500`` or
+``unavailable`` (503), ``slow`` (does the work, answers after ``slow_seconds``), ``error500`` or
 ``ratelimited`` (429 with ``Retry-After``). Flip them with ``POST /_switches``, the
 control page at ``GET /``, or directly on :class:`DemoBackends`.
 """
@@ -158,8 +158,6 @@ async def _apply(request: web.Request, sw: Switch) -> web.Response | None:
         resp = _json({"error": "rate_limited", "retry_after": sw.retry_after}, 429)
         resp.headers["Retry-After"] = str(sw.retry_after)
         return resp
-    if sw.mode == "slow":
-        await asyncio.sleep(sw.slow_seconds)
     return None
 
 
@@ -173,6 +171,12 @@ def _guarded(*targets: str | Callable[[web.Request], str]) -> Callable[[Handler]
             for target in targets:
                 name = target(request) if callable(target) else target
                 sw = state.switches.get(name)
+                if sw is not None and sw.mode == "slow":
+                    # The work is done at once; only the answer is late (a lost answer's retry
+                    # must then be recognised by its Idempotency-Key).
+                    response = await handler(request)
+                    await asyncio.sleep(sw.slow_seconds)
+                    return response
                 if sw is not None and sw.mode != "ok":
                     failure = await _apply(request, sw)
                     if failure is not None:

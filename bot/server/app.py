@@ -5,18 +5,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import time
 from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
-import httpx
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.backends.registry import Backends
 from bot.clock import Clock, SystemClock
 from bot.config.loader import redact_url
 from bot.config.settings import RuntimeConfig
@@ -40,7 +41,6 @@ ENGINE = web.AppKey("engine", AsyncEngine)
 SLACK_CLIENT = web.AppKey("slack_client", AsyncWebClient)
 SERVICES = web.AppKey("services", Services)
 BOLT = web.AppKey("bolt", AsyncApp)
-HTTP = web.AppKey("http", httpx.AsyncClient)
 SCHEDULER = web.AppKey("scheduler", AsyncIOScheduler)
 READINESS = web.AppKey("readiness", dict[str, Any])
 OUTBOX = web.AppKey("outbox", OutboxWorker)
@@ -63,9 +63,7 @@ def create_app(
     app[CLOCK] = clock or SystemClock()
     app[METRICS] = Metrics()
     app[READINESS] = {}
-    app.cleanup_ctx.extend(
-        [_database, _slack_client, _http_client, _services, _outbox_worker, _scheduler]
-    )
+    app.cleanup_ctx.extend([_database, _slack_client, _services, _outbox_worker, _scheduler])
     if runtime.secrets.slack_app_token:
         from bot.slack.socket_mode import socket_mode_ctx
 
@@ -119,14 +117,6 @@ async def _slack_client(app: web.Application) -> AsyncIterator[None]:
     await session.close()
 
 
-async def _http_client(app: web.Application) -> AsyncIterator[None]:
-    # Backends come from config only and redirects are never followed.
-    client = httpx.AsyncClient(follow_redirects=False, timeout=httpx.Timeout(10.0))
-    app[HTTP] = client
-    yield
-    await client.aclose()
-
-
 async def _services(app: web.Application) -> AsyncIterator[None]:
     runtime = app[RUNTIME]
     services = Services(
@@ -136,6 +126,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
         templates=Templates(runtime.settings.templates_dir),
         clock=app[CLOCK],
         metrics=app[METRICS],
+        backends=Backends(runtime.settings.backends, os.environ),
     )
     app[SERVICES] = services
     app[BOLT] = build_bolt_app(
@@ -144,6 +135,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
         build_registry(runtime.settings),
     )
     yield
+    await services.backends.aclose()
 
 
 async def _outbox_worker(app: web.Application) -> AsyncIterator[None]:
@@ -172,7 +164,9 @@ async def _outbox_worker(app: web.Application) -> AsyncIterator[None]:
 async def _scheduler(app: web.Application) -> AsyncIterator[None]:
     # APScheduler only ticks; deadlines live in the database.
     from bot.alert_ticks import alert_tick
+    from bot.command_log import expire_prompts
     from bot.escalation_clock import clock_tick
+    from bot.integration_probe import probe_tick
 
     scheduler = AsyncIOScheduler(timezone="UTC")
     metrics = app[METRICS]
@@ -187,6 +181,19 @@ async def _scheduler(app: web.Application) -> AsyncIterator[None]:
     scheduler.add_job(
         app[OUTBOX].housekeeping, "interval", seconds=30, id="outbox-housekeeping", max_instances=1
     )
+    scheduler.add_job(
+        expire_prompts, "interval", seconds=60, id="operation-expiry", args=[services]
+    )
+    probe_every = services.settings.integrations.probe_every
+    if probe_every is not None:
+        scheduler.add_job(
+            probe_tick,
+            "interval",
+            seconds=probe_every.total_seconds(),
+            id="integration-probe",
+            args=[services],
+            max_instances=1,
+        )
     scheduler.start()
     app[SCHEDULER] = scheduler
     yield

@@ -15,6 +15,7 @@ from bot.pins import register_pin_events
 from bot.services import Services
 from bot.slack.alert_actions import register_alert_actions
 from bot.slack.gateway import SlackFailure
+from bot.slack.operation_buttons import register_operation_buttons
 from bot.slack.update_modal import register_update_modal
 from commands.base import Command, CommandContext, Invocation, Reply, UsageError
 
@@ -40,6 +41,7 @@ def build_bolt_app(
         app.command(command.name)(_command_listener(command, services))
     register_alert_actions(app, services)
     register_update_modal(app, services)
+    register_operation_buttons(app, services, registry)
     register_pin_events(app, services)
     return app
 
