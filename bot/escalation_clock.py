@@ -230,7 +230,15 @@ async def _notify(
         step_title=STEP_TITLES.get(step, step.value),
         who=Mrkdwn(_who(target, fallback)),
     )
-    await request_room_message(session, incident, text, now)
+    found = [blocks.section(text)]
+    if step is Step.UPDATE:  # the update cadence offers a fresh status-page draft
+        found.append(
+            blocks.actions(
+                "clock_update_actions",
+                blocks.button("Draft status-page update", "sp_new", str(incident.id)),
+            )
+        )
+    await request_room_message(session, incident, text, now, found)
     if step is Step.DR_PLAN:
         await request_message(
             session,

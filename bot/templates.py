@@ -42,8 +42,14 @@ class Templates:
             keep_trailing_newline=False,
         )
 
+        self._plain = self._env.overlay(finalize=None)
+
     def render(self, name: str, **context: Any) -> str:
         return self._env.get_template(name).render(**context).strip()
+
+    def render_plain(self, name: str, **context: Any) -> str:
+        """For text that leaves Slack (a status page, an e-mail): nothing Slack-escaped."""
+        return self._plain.get_template(name).render(**context).strip()
 
     def names(self) -> list[str]:
         return sorted(n for n in self._env.list_templates() if n.endswith(".j2"))

@@ -8,11 +8,11 @@ from bot.config.settings import Settings
 from commands.base import Command
 from commands.incident import IncidentCommand
 from commands.integration_status import IntegrationStatusCommand
-from commands.not_yet import NotYetCommand
 from commands.pause_campaign import PauseCampaignCommand
 from commands.queue_status import QueueStatusCommand
 from commands.replay_deadletter import ReplayDeadletterCommand
 from commands.resume_campaign import ResumeCampaignCommand
+from commands.statuspage_draft import StatuspageDraftCommand
 
 
 def build_registry(settings: Settings) -> dict[str, Command[Any]]:
@@ -24,10 +24,6 @@ def build_registry(settings: Settings) -> dict[str, Command[Any]]:
         PauseCampaignCommand(settings.campaigns),
         ResumeCampaignCommand(settings.campaigns),
         ReplayDeadletterCommand(settings.queues),
-        NotYetCommand(
-            "/statuspage-draft",
-            "Draft a status-page update for this incident",
-            "[investigating|identified|monitoring|resolved]",
-        ),
+        StatuspageDraftCommand(),
     ]
     return {command.name: command for command in commands}

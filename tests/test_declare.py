@@ -150,9 +150,3 @@ async def test_help_lists_the_subcommands(database_url: str) -> None:
         [text] = await eventually(lambda: h.ephemerals("U0ONCALL"))
         assert "/incident declare &lt;critical|warning|info|P1-P4&gt; &lt;title&gt;" in text
 
-
-async def test_commands_not_built_yet_say_so(database_url: str) -> None:
-    async with running(database_url) as h:
-        await h.slash("/statuspage-draft investigating")
-        [text] = await eventually(lambda: h.ephemerals("U0ONCALL"))
-        assert "`/statuspage-draft` is not available in this version" in text

@@ -70,6 +70,16 @@ def _wait_for_room(client: httpx.Client, url: str) -> dict[str, Any]:
     raise AssertionError("no war room appeared")
 
 
+def _wait_for_text(client: httpx.Client, url: str, channel_id: str, text: str) -> None:
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        channel = next(c for c in _state(client, url)["channels"] if c["id"] == channel_id)
+        if text in json.dumps(channel["messages"]):
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"{text!r} never appeared in {channel_id}")
+
+
 def test_demo_flow_and_graceful_stop(
     served: tuple[str, subprocess.Popen[str]], tmp_path: Path
 ) -> None:
@@ -100,6 +110,13 @@ def test_demo_flow_and_graceful_stop(
         )
         assert "Incident #1: WhatsApp sends failing" in room_page.text
         assert client.get(f"{url}/demo/metrics/queues").status_code == 200
+        # The operational commands reach the demo backends mounted in the same server.
+        client.post(
+            f"{url}/sandbox/command",
+            data={"user": "U0ONCALL", "channel": general["id"], "text": "/queue-status"},
+            follow_redirects=True,
+        )
+        _wait_for_text(client, url, general["id"], "whatsapp-outbound")
 
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(40) == 0

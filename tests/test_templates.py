@@ -153,6 +153,26 @@ CONTEXTS: dict[str, dict[str, Any]] = {
         "severity": "critical",
     },
     "incident_help.md.j2": {"usage_lines": ["/incident help"]},
+    "statuspage_draft.txt.j2": {
+        "status": "identified",
+        "title": "WhatsApp messages not delivered",
+        "resolution": "",
+        "updates": ["Failover to the PORTAL channel is running."],
+        "started_at": "2026-03-02 04:12 CET",
+        "every": "15m",
+    },
+    "statuspage_draft_message.md.j2": {
+        "version": 2,
+        "incident_id": 7,
+        "status": "identified",
+        "impact": "critical",
+        "components": "whatsapp: major_outage",
+        "draft_name": "WhatsApp messages not delivered",
+        "body_quote": Mrkdwn("> We have identified the cause."),
+        "state": "approved",
+        "actor_mention": Mrkdwn("<@U0IC>"),
+        "published": False,
+    },
 }
 
 

@@ -254,6 +254,33 @@ class TicketSettings:
 
 
 BACKEND_NAMES = ("integrations", "queues", "campaigns")
+StatusValue = Literal["investigating", "identified", "monitoring", "resolved"]
+ComponentStatus = Literal[
+    "operational", "degraded_performance", "partial_outage", "major_outage", "under_maintenance"
+]
+
+
+def _default_impact() -> dict[str, str]:
+    return {"critical": "critical", "warning": "minor", "info": "none"}
+
+
+def _default_component_status() -> dict[str, ComponentStatus]:
+    return {"critical": "major_outage", "warning": "partial_outage", "info": "degraded_performance"}
+
+
+@dataclass(frozen=True)
+class StatuspageSettings:
+    """Status-page drafts in Atlassian Statuspage's incident fields. Publishing is on when
+    `page_id` is set and `backends.<backend>` points at the Statuspage API (its `auth_env`
+    holds "OAuth <api key>"); otherwise approved drafts are copy-ready text."""
+
+    page_id: str = ""
+    backend: str = "statuspage"
+    # Alert labels whose values name affected components, looked up in `components`.
+    component_labels: tuple[str, ...] = ("component", "integration", "queue")
+    components: dict[str, str] = field(default_factory=dict)  # label value -> component id
+    impact: dict[str, str] = field(default_factory=_default_impact)  # severity -> impact
+    component_status: dict[str, ComponentStatus] = field(default_factory=_default_component_status)
 
 
 def default_backends() -> dict[str, BackendSettings]:
@@ -274,6 +301,7 @@ class Settings:
     maintenance: tuple[MaintenanceWindow, ...] = (MaintenanceWindow(),)
     alerts: AlertSettings = field(default_factory=AlertSettings)
     tickets: TicketSettings = field(default_factory=TicketSettings)
+    statuspage: StatuspageSettings = field(default_factory=StatuspageSettings)
     # The platform's APIs the operational commands call (none is called until configured).
     backends: dict[str, BackendSettings] = field(default_factory=default_backends)
     integrations: IntegrationsSettings = field(default_factory=IntegrationsSettings)

@@ -31,6 +31,7 @@ class EventKind(StrEnum):
     CLOCK_BREACH = "clock.breach"
     TICKET = "ticket"
     BACKEND_CALL = "backend.call"
+    STATUS_DRAFT = "status.draft"
 
 
 @dataclass(frozen=True)

@@ -220,6 +220,48 @@ class PendingOperation(Base):
     __table_args__ = (Index("ix_pending_operations_due", "state", "expires_at"),)
 
 
+class ChecklistItem(Base):
+    """One line of an incident's post-incident checklist, ticked by a person in the room."""
+
+    __tablename__ = "checklist_items"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"))
+    position: Mapped[int]
+    text: Mapped[str] = mapped_column(Text)
+    done_at: Mapped[datetime | None]
+    done_by: Mapped[str | None] = mapped_column(String(32))
+
+    __table_args__ = (UniqueConstraint("incident_id", "position", name="uq_checklist_items_slot"),)
+
+
+class StatusDraft(Base):
+    """One version of a status-page update: Atlassian Statuspage's incident fields, drafted
+    in the war room, approved by the commander or comms lead, maybe published."""
+
+    __tablename__ = "status_drafts"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"))
+    version: Mapped[int]
+    status: Mapped[str] = mapped_column(String(16))  # investigating … resolved
+    impact: Mapped[str] = mapped_column(String(16))  # none, minor, major, critical
+    name: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    components: Mapped[dict[str, Any]] = mapped_column(default=dict)  # component -> status
+    state: Mapped[str] = mapped_column(String(16), default="draft")
+    created_by: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime]
+    approved_by: Mapped[str | None] = mapped_column(String(32))
+    approved_at: Mapped[datetime | None]
+    published_at: Mapped[datetime | None]
+    statuspage_incident_id: Mapped[str | None] = mapped_column(String(64))
+    message_channel: Mapped[str | None] = mapped_column(String(32))
+    message_ts: Mapped[str | None] = mapped_column(String(32))
+
+    __table_args__ = (UniqueConstraint("incident_id", "version", name="uq_status_drafts_version"),)
+
+
 class OutboxMessage(Base):
     """A Slack call the bot owes, written in the same transaction as the state change."""
 

@@ -16,6 +16,7 @@ from bot.services import Services
 from bot.slack.alert_actions import register_alert_actions
 from bot.slack.gateway import SlackFailure
 from bot.slack.operation_buttons import register_operation_buttons
+from bot.slack.status_draft_ui import register_status_draft_ui
 from bot.slack.update_modal import register_update_modal
 from commands.base import Command, CommandContext, Invocation, Reply, UsageError
 
@@ -42,6 +43,7 @@ def build_bolt_app(
     register_alert_actions(app, services)
     register_update_modal(app, services)
     register_operation_buttons(app, services, registry)
+    register_status_draft_ui(app, services)
     register_pin_events(app, services)
     return app
 

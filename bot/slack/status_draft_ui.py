@@ -1,0 +1,228 @@
+"""The status-page draft in the war room: its message, and its Edit (a modal), Approve and
+Discard buttons. A draft's message is edited in place as it moves on."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+
+from bot.core.slack_text import safe
+from bot.core.status_draft import STATUSES
+from bot.db.models import StatusDraft
+from bot.services import Services
+from bot.slack import blocks
+from bot.slack.alert_actions import Listener, pressed, say_privately
+from bot.slack.gateway import SlackFailure
+from bot.status_drafts import DraftError, edit_draft, new_draft, publish, publishing, settle_draft
+from bot.templates import Mrkdwn
+
+log = logging.getLogger(__name__)
+EDIT_VIEW = "status_draft_edit"
+
+
+def draft_blocks(services: Services, draft: StatusDraft, published: bool) -> tuple[str, list[Any]]:
+    components = ", ".join(f"{k}: {v}" for k, v in draft.components.items())
+    quoted = "\n".join(f"> {line}" if line else ">" for line in safe(draft.body, 2500).splitlines())
+    text = services.templates.render(
+        "statuspage_draft_message.md.j2",
+        version=draft.version,
+        incident_id=draft.incident_id,
+        status=draft.status,
+        impact=draft.impact,
+        components=components,
+        draft_name=draft.name,
+        body_quote=Mrkdwn(quoted),
+        state=draft.state,
+        actor_mention=Mrkdwn(blocks.user_mention(draft.approved_by or "")),
+        published=published,
+    )
+    found: list[Any] = [blocks.section(text)]
+    if draft.state == "draft":
+        value = str(draft.id)
+        found.append(
+            blocks.actions(
+                "status_draft_actions",
+                blocks.button("Edit", "sp_edit", value),
+                blocks.button("Approve", "sp_approve", value, "primary"),
+                blocks.button("Discard", "sp_discard", value, "danger"),
+            )
+        )
+    elif draft.state == "approved" and not published:
+        found.append(blocks.section(f"```{safe(draft.name, 200)}\n\n{safe(draft.body, 2500)}```"))
+    return text, found
+
+
+async def post_draft(services: Services, draft: StatusDraft, channel: str) -> None:
+    """Post the draft in the room and remember where, so later versions edit it in place."""
+    text, found = draft_blocks(services, draft, False)
+    data = await services.slack.call("chat.postMessage", channel=channel, text=text, blocks=found)
+    async with services.sessions.begin() as session:
+        stored = await session.get(StatusDraft, draft.id)
+        if stored is not None:
+            stored.message_channel, stored.message_ts = channel, str(data.get("ts") or "")
+
+
+async def show(services: Services, draft: StatusDraft, published: bool = False) -> None:
+    if not draft.message_channel or not draft.message_ts:
+        return
+    text, found = draft_blocks(services, draft, published)
+    try:
+        await services.slack.call(
+            "chat.update",
+            channel=draft.message_channel,
+            ts=draft.message_ts,
+            text=text,
+            blocks=found,
+        )
+    except SlackFailure as exc:
+        log.warning("draft message not updated", extra={"error": exc.code})
+
+
+def register_status_draft_ui(app: AsyncApp, services: Services) -> None:
+    app.action("sp_edit")(_edit(services))
+    app.action("sp_approve")(_settle(services, approve=True))
+    app.action("sp_discard")(_settle(services, approve=False))
+    app.action("sp_new")(_offer(services))
+    app.view(EDIT_VIEW)(_edited(services))
+
+
+def _settle(services: Services, *, approve: bool) -> Listener:
+    async def listener(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+        await ack()
+        user, draft_id = pressed(body)
+        now = services.clock.now()
+        try:
+            draft = await settle_draft(services, draft_id or 0, approve, user, now)
+        except DraftError as exc:
+            await say_privately(respond, f":warning: {exc.message}")
+            return
+        if not approve or not publishing(services):
+            await show(services, draft)
+            return
+        await show(services, draft)
+        result = await publish(services, draft, now)
+        await show(services, draft, published=result.ok)
+        if not result.ok:
+            await say_privately(
+                respond,
+                f":warning: Approved, but publishing failed: {safe(result.detail, 300)} — "
+                "the text above is copy-ready; publish it by hand.",
+            )
+
+    return listener
+
+
+def _offer(services: Services) -> Listener:
+    """The clock's update reminder offers a fresh draft."""
+
+    async def listener(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+        await ack()
+        user, incident_id = pressed(body)
+        channel = str((body.get("channel") or {}).get("id", ""))
+        try:
+            draft = await new_draft(services, incident_id or 0, None, user, services.clock.now())
+            await post_draft(services, draft, channel)
+        except (DraftError, SlackFailure) as exc:
+            why = exc.message if isinstance(exc, DraftError) else exc.code
+            await say_privately(respond, f":warning: No draft: {why}")
+
+    return listener
+
+
+def _edit(services: Services) -> Listener:
+    async def listener(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+        await ack()
+        _, draft_id = pressed(body)
+        async with services.sessions.begin() as session:
+            draft = await session.get(StatusDraft, draft_id or 0)
+        if draft is None or draft.state != "draft":
+            await say_privately(respond, "That draft can no longer be edited.")
+            return
+        try:
+            await services.slack.call(
+                "views.open", trigger_id=body.get("trigger_id"), view=edit_view(draft)
+            )
+        except SlackFailure as exc:
+            await say_privately(respond, f"Could not open the editor (Slack said `{exc.code}`).")
+
+    return listener
+
+
+def edit_view(draft: StatusDraft) -> dict[str, Any]:
+    def text_input(
+        block: str, label: str, value: str, multiline: bool, limit: int
+    ) -> dict[str, Any]:
+        return {
+            "type": "input",
+            "block_id": block,
+            "label": {"type": "plain_text", "text": label},
+            "element": {
+                "type": "plain_text_input",
+                "action_id": f"{block}_value",
+                "initial_value": value,
+                "multiline": multiline,
+                "max_length": limit,
+            },
+        }
+
+    options = [{"text": {"type": "plain_text", "text": s}, "value": s} for s in STATUSES]
+    status = {
+        "type": "input",
+        "block_id": "status",
+        "label": {"type": "plain_text", "text": "Status"},
+        "element": {
+            "type": "static_select",
+            "action_id": "status_value",
+            "options": options,
+            "initial_option": next(o for o in options if o["value"] == draft.status),
+        },
+    }
+    return {
+        "type": "modal",
+        "callback_id": EDIT_VIEW,
+        "private_metadata": str(draft.id),
+        "title": {"type": "plain_text", "text": f"Status draft v{draft.version}"[:24]},
+        "submit": {"type": "plain_text", "text": "Save version"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": [
+            text_input("name", "Name", draft.name, False, 200),
+            status,
+            text_input("body", "Message", draft.body, True, 3000),
+        ],
+    }
+
+
+def _edited(services: Services) -> Listener:
+    async def listener(ack: AsyncAck, body: dict[str, Any]) -> None:
+        view = body.get("view") or {}
+        values = (view.get("state") or {}).get("values") or {}
+        name = _value(values, "name")
+        text = _value(values, "body")
+        status = ((values.get("status") or {}).get("status_value") or {}).get(
+            "selected_option"
+        ) or {}
+        chosen = status.get("value") if isinstance(status, dict) else None
+        user = str((body.get("user") or {}).get("id", ""))
+        if chosen not in STATUSES:
+            await ack(response_action="errors", errors={"status": "Pick a status."})
+            return
+        try:
+            draft = await edit_draft(
+                services, int(str(view.get("private_metadata", "0"))), name, text, str(chosen),
+                user, services.clock.now(),
+            )  # fmt: skip
+        except (DraftError, ValueError) as exc:
+            why = exc.message if isinstance(exc, DraftError) else "this form names no draft"
+            await ack(response_action="errors", errors={"body": why[:150]})
+            return
+        await ack()
+        await show(services, draft)
+
+    return listener
+
+
+def _value(values: dict[str, Any], block: str) -> str:
+    found = ((values.get(block) or {}).get(f"{block}_value") or {}).get("value")
+    return found if isinstance(found, str) else ""
