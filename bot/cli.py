@@ -1,4 +1,4 @@
-"""`warroom`: serve, migrate, check-config."""
+"""`warroom`: serve, migrate, check-config, export."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from bot.config.loader import load_config, redact_url
 from bot.config.schema import ConfigError
 from bot.config.settings import RuntimeConfig
+from bot.exports.cli_export import add_export_parser, run_export
 
 EPILOG = "Configuration: WARROOM_CONFIG (YAML) plus environment variables; see README.md."
 
@@ -54,6 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
     )
     _add_config_option(check)
+    add_export_parser(sub, EPILOG)
     return parser
 
 
@@ -70,6 +72,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _check_config(runtime)
     if args.command == "migrate":
         return asyncio.run(_migrate(runtime))
+    if args.command == "export":
+        return asyncio.run(run_export(runtime, args.incident, args.format, args.output))
     return _serve(runtime, args.host, args.port)
 
 

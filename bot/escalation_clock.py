@@ -19,8 +19,10 @@ from bot.core.escalation import OWED, Facts, Step, decide, first_deadlines
 from bot.core.timeline import EventKind, TimelineEntry
 from bot.db.incidents import record
 from bot.db.models import EscalationDeadline, Incident, RoleAssignment
+from bot.escalation_email import escalation_email_block
 from bot.outbox.requests import (
     channel_ref,
+    request_archive,
     request_clock_refresh,
     request_message,
     request_room_message,
@@ -190,6 +192,8 @@ async def _fire(
 ) -> None:
     if step is Step.TICKET:
         await request_ticket(session, services, incident, now)
+    elif step is Step.ARCHIVE:
+        await request_archive(session, incident, now)
     else:
         await _notify(session, services, incident, step, row, policy, commander, now)
     kind = EventKind.CLOCK_BREACH if step in OWED else EventKind.CLOCK_STEP
@@ -231,6 +235,11 @@ async def _notify(
         who=Mrkdwn(_who(target, fallback)),
     )
     found = [blocks.section(text)]
+    if step in STEP_TITLES:
+        title = STEP_TITLES[step]
+        found.append(
+            await escalation_email_block(session, services, incident, title, commander, now)
+        )
     if step is Step.UPDATE:  # the update cadence offers a fresh status-page draft
         found.append(
             blocks.actions(

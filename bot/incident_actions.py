@@ -24,6 +24,7 @@ from bot.outbox.requests import (
     request_room_message,
     request_topic,
 )
+from bot.post_incident import after_resolve
 from bot.services import Services
 from bot.slack import blocks
 from bot.templates import Mrkdwn
@@ -134,6 +135,8 @@ async def change_state(
             summary=summary,
         )
         await request_room_message(session, incident, text, now)
+        if stamps.resolved:
+            await after_resolve(session, services, incident, now)
         await request_topic(session, services.templates, incident, now)
         await request_clock_refresh(session, incident.id, now)
     services.doorbell.ring()

@@ -1,5 +1,5 @@
 """`/incident` — declare and run incidents: declare, ack, ic, role, severity, update, note,
-mitigated, resolve, reopen, status, timeline, help."""
+mitigated, resolve, reopen, status, timeline, export, help."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from bot.core.lifecycle import Move
 from bot.core.timeline import EventKind, TimelineEntry
 from bot.db.incidents import create_incident, incident_for_channel, record
 from bot.escalation_clock import plan_clock
+from bot.exports import ExportError
+from bot.exports.slack_upload import share_export
 from bot.incident_actions import (
     ActionError,
     Done,
@@ -79,6 +81,8 @@ class IncidentCommand:
         if args.sub == "timeline":
             text = await timeline_text(services, incident_id, args.count)
             return Reply(text=text, blocks=[blocks.section(text)])
+        if args.sub == "export":
+            return await self._export(args.text, incident_id, ctx)
         done: Done
         if args.sub in MOVES:
             done = await change_state(services, incident_id, MOVES[args.sub], who, now, args.text)
@@ -95,6 +99,13 @@ class IncidentCommand:
         else:
             done = await add_note(services, incident_id, args.text, who, now)
         return Reply(text=done.text)
+
+    async def _export(self, fmt: str, incident_id: int, ctx: CommandContext) -> Reply:
+        try:
+            text = await share_export(ctx.services, incident_id, fmt, ctx.invocation.channel_id)
+        except ExportError as exc:
+            return Reply(text=f":warning: {exc}")
+        return Reply(text=text)
 
     def _help(self, ctx: CommandContext) -> Reply:
         text = ctx.services.templates.render(

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from bot.config.settings import Severity
 from bot.core.severity import UnknownSeverity, parse_severity
+from bot.exports.formats import ExportFormat
 from commands.base import UsageError
 
 MAX_TITLE = 150
@@ -19,6 +20,7 @@ MAX_TEXT = 3000
 DEFAULT_TIMELINE = 15
 MAX_TIMELINE = 50
 MAX_STATS_DAYS = 366
+EXPORT_FORMATS = tuple(f.value for f in ExportFormat)
 
 USAGE = {
     "declare": "/incident declare <critical|warning|info|P1-P4> <title>",
@@ -34,6 +36,7 @@ USAGE = {
     "status": "/incident status [#id]",
     "timeline": "/incident timeline [N] [#id]",
     "stats": "/incident stats [days]",
+    "export": "/incident export [md|json|csv|html] [#id]",
     "help": "/incident help",
 }
 
@@ -195,6 +198,17 @@ def _timeline(sub: str, rest: str, _p: dict[str, Severity]) -> Targeted:
     return Targeted(sub, incident_id, count=count)
 
 
+def _export(sub: str, rest: str, _p: dict[str, Severity]) -> Targeted:
+    """`/incident export [md|json|csv|html] [#id]`: the format is carried as `text`."""
+    incident_id, left = _take_id(rest.split())
+    if len(left) > 1:
+        raise usage_error(sub, "name one format")
+    fmt = left[0].lower() if left else "md"
+    if fmt not in EXPORT_FORMATS:
+        raise usage_error(sub, f"`{left[0]}` is not an export format")
+    return Targeted(sub, incident_id, text=fmt)
+
+
 _PARSERS: dict[str, Parser] = {
     "ack": _bare,
     "mitigated": _bare,
@@ -207,4 +221,5 @@ _PARSERS: dict[str, Parser] = {
     "note": _text(required=True),
     "resolve": _text(required=False),
     "timeline": _timeline,
+    "export": _export,
 }

@@ -173,7 +173,9 @@ async def assert_each_step_once(database_url: str, incidents: int) -> list[Escal
                 )
             ).all()
             announces = await session.scalars(
-                select(OutboxMessage.payload).where(OutboxMessage.method == "chat.postMessage")
+                select(OutboxMessage.payload).where(
+                    OutboxMessage.method.in_(["chat.postMessage", "room.message"])
+                )
             )
             dr_posts = [p for p in announces if "*DR plan*" in str(p.get("text", ""))]
     finally:

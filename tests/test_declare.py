@@ -149,4 +149,3 @@ async def test_help_lists_the_subcommands(database_url: str) -> None:
         assert ack.status == 200
         [text] = await eventually(lambda: h.ephemerals("U0ONCALL"))
         assert "/incident declare &lt;critical|warning|info|P1-P4&gt; &lt;title&gt;" in text
-

@@ -4,6 +4,7 @@ late but once, and never twice with three replicas on one database."""
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -71,10 +72,17 @@ def test_an_update_in_time_moves_the_update_deadline() -> None:
     assert silent.fire and silent.breach and silent.next_due == due + timedelta(minutes=15)
 
 
-@pytest.mark.parametrize("step", list(Step))
+@pytest.mark.parametrize("step", [s for s in Step if s is not Step.ARCHIVE])
 def test_nothing_fires_for_a_closed_incident(step: Step) -> None:
     decision = decide(step, T0, facts(open=False), CRITICAL, T0 + timedelta(hours=3))
     assert not decision.fire and decision.next_due is None
+
+
+def test_the_archive_step_fires_only_for_a_closed_incident() -> None:
+    later = T0 + timedelta(hours=3)
+    assert decide(Step.ARCHIVE, T0, facts(open=False), CRITICAL, later).fire
+    kept = decide(Step.ARCHIVE, T0, facts(open=True), CRITICAL, later)
+    assert not kept.fire and kept.next_due is None
 
 
 def test_notices_fire_once_without_breach() -> None:
@@ -191,3 +199,10 @@ async def test_three_replicas_fire_each_step_once_even_late(database_url: str) -
         await eventually(lambda: said(h, room, "*DR plan*") == 1 or None)
         await asyncio.sleep(0.3)
         assert said(h, room, "is *not acknowledged*") == 1
+        cto = await eventually(
+            lambda: next(
+                (m for m in h.ws.channels[room].messages if "CTO/owner to be informed" in m.text),
+                None,
+            )
+        )
+        assert "Subject: [Incident #" in json.dumps(cto.blocks)  # the copy-ready e-mail

@@ -128,6 +128,13 @@ async def test_draft_edit_and_approval_by_the_commander_only(database_url: str) 
         await h.press(first, "sp_approve", user="U0IC")
         await eventually(lambda: "Approved by <@U0IC>" in first.text or None)
         assert "copy-ready" in first.text and "```WhatsApp delays" in json.dumps(first.blocks)
+        email = await eventually(
+            lambda: next((m for m in room.messages if m.thread_ts == first.ts != m.ts), None)
+        )
+        assert (
+            "Customer e-mail" in email.text
+            and "Subject: [Identified] WhatsApp delays" in email.text
+        )
         stored = await drafts(database_url)
         assert [(d.version, d.state) for d in stored] == [(1, "superseded"), (2, "approved")]
         assert stored[1].approved_by == "U0IC" and stored[1].created_by == "U0LEAD"
@@ -176,6 +183,9 @@ async def test_approval_publishes_then_updates_the_same_statuspage_incident(
     async with running(database_url, settings=settings) as h:
         room = await war_room(h, database_url)
         await h.slash("/incident ic", user="U0IC", channel=room.name)
+        await eventually(
+            lambda: any("Incident Commander*" in m.text for m in room.messages) or None
+        )
         await h.slash("/statuspage-draft", channel=room.name)
         first = await eventually(lambda: draft_message(room, 1))
         await h.press(first, "sp_approve", user="U0IC")

@@ -10,6 +10,66 @@ import pytest
 
 from bot.templates import Mrkdwn, Templates
 
+
+def _when(utc: str, local: str) -> dict[str, str]:
+    return {"utc": utc, "local": local}
+
+
+_EVENT = {
+    "id": 12,
+    "time_utc": "2026-03-02T03:14:05Z",
+    "time_local": "2026-03-02T04:14:05+01:00",
+    "kind": "incident.status_update",
+    "actor": "U0IC",
+    "source": "slack",
+    "text": "Failover to PORTAL chat done; queue draining (1840 -> 210)",
+    "data": {},
+}
+_ROLE = {"role": "commander", "title": "Incident Commander", "user_id": "U0IC"}
+_DONE = {"position": 0, "text": "Timeline exported", "done": True, "done_by": "U0IC"}
+# The timeline exports: the warroom.timeline/1 document as bot/exports presents it (empty
+# values as ""; tests/test_exports.py renders alerts, drafts and commands too).
+EXPORT_CONTEXT: dict[str, Any] = {
+    "doc": {
+        "schema": "warroom.timeline/1",
+        "incident": {
+            "id": 7,
+            "title": "WhatsApp down",
+            "severity": "critical",
+            "state": "resolved",
+            "is_drill": False,
+            "during_maintenance": False,
+            "channel_name": "dr-20260302-whatsapp-down",
+            "declared_by": "U0ONCALL",
+            "acknowledged_by": "U0ONCALL",
+            "mitigated_by": "",
+            "resolved_by": "U0IC",
+            "resolution": "expired WhatsApp token rotated",
+        },
+        "times": {
+            "timezone": "Europe/Amsterdam",
+            "created": _when("2026-03-02T03:12:00Z", "2026-03-02T04:12:00+01:00"),
+            "acknowledged": _when("2026-03-02T03:13:35Z", "2026-03-02T04:13:35+01:00"),
+            "commander_assigned": _when("2026-03-02T03:18:00Z", "2026-03-02T04:18:00+01:00"),
+            "mitigated": "",
+            "resolved": _when("2026-03-02T03:53:00Z", "2026-03-02T04:53:00+01:00"),
+            "last_status_update": _when("2026-03-02T03:14:05Z", "2026-03-02T04:14:05+01:00"),
+        },
+        "durations_text": dict.fromkeys(
+            ["mtta_seconds", "time_to_ic_seconds", "time_to_mitigate_seconds", "mttr_seconds"],
+            "6m 00s",
+        ),
+        "roles": [{**_ROLE, "assigned_by": "", "assigned_at": "2026-03-02T03:18:00Z"}],
+        "alerts": [],
+        "checklist": [{**_DONE, "done_at": "2026-03-02T04:12:00Z"}],
+        "status_updates": [_EVENT],
+        "status_drafts": [],
+        "commands": [],
+        "clock_breaches": [{**_EVENT, "kind": "clock.breach", "text": "status update overdue"}],
+    },
+    "events": [_EVENT],
+}
+
 CONTEXTS: dict[str, dict[str, Any]] = {
     "war_room_intro.md.j2": {
         "emoji": ":red_circle:",
@@ -161,6 +221,47 @@ CONTEXTS: dict[str, dict[str, Any]] = {
         "started_at": "2026-03-02 04:12 CET",
         "every": "15m",
     },
+    "post_mortem.md.j2": {
+        "incident_id": 7,
+        "title": "WhatsApp messages not delivered",
+        "severity": "critical",
+        "priority": "P1",
+        "started": "2026-03-02 04:12",
+        "declared_by": "U0ONCALL",
+        "resolved": "2026-03-02 04:40",
+        "resolved_by": "U0IC",
+        "mtta": "1m",
+        "time_to_ic": "4m",
+        "mttr": "28m",
+        "goal": "30m",
+        "resolution": "Failover to the PORTAL channel; WAHA session restarted",
+        "affected": "whatsapp, whatsapp-outbound",
+        "timezone": "Europe/Amsterdam",
+        "timeline": [
+            "04:12 critical incident declared (U0ONCALL)",
+            "04:13 Acknowledged (U0ONCALL)",
+        ],
+        "timeline_cut": 0,
+        "mitigations": ["04:20 Failover running (U0IC)"],
+        "breaches": [],
+    },
+    "customer_email.txt.j2": {
+        "status": "identified",
+        "headline": "WhatsApp messages not delivered",
+        "body": "We have identified the cause and are working on a fix.",
+        "every": "15m",
+    },
+    "escalation_email.txt.j2": {
+        "incident_id": 7,
+        "severity": "critical",
+        "title": "WhatsApp messages not delivered",
+        "step_title": "the CTO/owner",
+        "open_for": "2h 01m",
+        "state": "acknowledged",
+        "commander": "Iris (U0IC)",
+        "room": "inc-20260302-whatsapp-down",
+        "latest_update": "Failover to the PORTAL channel is running.",
+    },
     "statuspage_draft_message.md.j2": {
         "version": 2,
         "incident_id": 7,
@@ -173,6 +274,8 @@ CONTEXTS: dict[str, dict[str, Any]] = {
         "actor_mention": Mrkdwn("<@U0IC>"),
         "published": False,
     },
+    "export.md.j2": EXPORT_CONTEXT,
+    "export.html.j2": EXPORT_CONTEXT,
 }
 
 

@@ -287,6 +287,36 @@ def default_backends() -> dict[str, BackendSettings]:
     return {name: BackendSettings() for name in BACKEND_NAMES}
 
 
+def default_checklist() -> tuple[str, ...]:
+    """The integration runbook's post-mortem checklist and the playbook's post-alert steps."""
+    return (
+        "Timeline documented (the export is attached above)",
+        "Logs collected into the incident file (/share/incidents/…)",
+        "Root cause analysis done",
+        "Customers told; the final status-page update published",
+        "Tickets set to Resolved with the root cause",
+        "Alerts quiet for at least 10 minutes",
+        "Preventive measures identified, with owners and due dates",
+        "Monitoring improved (new alerts where they were missing)",
+        "Runbook updated with the lessons learned",
+        "Post-mortem meeting scheduled",
+    )
+
+
+@dataclass(frozen=True)
+class PostIncidentSettings:
+    # At most 10 (one Slack checkbox group); ticked in the room after resolve.
+    checklist: tuple[str, ...] = field(default_factory=default_checklist)
+    # Archive the war room this long after resolve; None keeps it (the default).
+    archive_after: timedelta | None = None
+
+    def __post_init__(self) -> None:
+        if not 1 <= len(self.checklist) <= 10:
+            raise ValueError("checklist: list 1 to 10 items (Slack shows at most 10 checkboxes)")
+        if any(not item.strip() or len(item) > 75 for item in self.checklist):
+            raise ValueError("checklist: each item is 1 to 75 characters (a Slack checkbox)")
+
+
 @dataclass(frozen=True)
 class Settings:
     server: ServerSettings = field(default_factory=ServerSettings)
@@ -302,6 +332,7 @@ class Settings:
     alerts: AlertSettings = field(default_factory=AlertSettings)
     tickets: TicketSettings = field(default_factory=TicketSettings)
     statuspage: StatuspageSettings = field(default_factory=StatuspageSettings)
+    post_incident: PostIncidentSettings = field(default_factory=PostIncidentSettings)
     # The platform's APIs the operational commands call (none is called until configured).
     backends: dict[str, BackendSettings] = field(default_factory=default_backends)
     integrations: IntegrationsSettings = field(default_factory=IntegrationsSettings)

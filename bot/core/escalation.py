@@ -26,6 +26,7 @@ class Step(StrEnum):
     CTO = "cto"
     PRODUCT_OWNER = "product_owner"
     TICKET = "ticket"
+    ARCHIVE = "archive"  # planned on resolve (post_incident.archive_after), not by a policy
 
 
 # A breach: something people owed was not done in time.
@@ -69,6 +70,10 @@ def decide(
 ) -> Decision:
     """What the step due at `due_at` does now. A late tick (after a restart) fires it once
     and plans the next reminder from `now`, never a burst of missed ones."""
+    if step is Step.ARCHIVE:
+        if facts.open:
+            return Decision(False, False, None, "reopened: the room stays")
+        return Decision(True, False, None, "resolved long enough: archive the room")
     if not facts.open:
         return Decision(False, False, None, "the incident is closed")
     if step is Step.ACK:

@@ -32,6 +32,7 @@ class EventKind(StrEnum):
     TICKET = "ticket"
     BACKEND_CALL = "backend.call"
     STATUS_DRAFT = "status.draft"
+    CHECKLIST = "checklist"
 
 
 @dataclass(frozen=True)

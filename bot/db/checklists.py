@@ -33,12 +33,16 @@ async def write_checklist(session: AsyncSession, incident_id: int, texts: Sequen
 
 async def set_done(
     session: AsyncSession, incident_id: int, done: set[int], user: str, now: datetime
-) -> list[ChecklistItem]:
-    """Tick exactly the items at positions `done` (Slack sends the whole selection)."""
+) -> tuple[list[ChecklistItem], list[tuple[ChecklistItem, bool]]]:
+    """Tick exactly the items at positions `done` (Slack sends the whole selection); all
+    items, and the ones that changed with whether they are now done."""
     items = await checklist_items(session, incident_id)
+    changed: list[tuple[ChecklistItem, bool]] = []
     for item in items:
         if item.position in done and item.done_at is None:
             item.done_at, item.done_by = now, user
+            changed.append((item, True))
         elif item.position not in done and item.done_at is not None:
             item.done_at = item.done_by = None
-    return items
+            changed.append((item, False))
+    return items, changed

@@ -19,9 +19,12 @@ from bot.outbox.requests import (
     ROOM_CREATE,
     ROOM_INTRO,
     ROOM_INVITE,
+    ROOM_MESSAGE,
     ROOM_SUMMARY,
 )
 from bot.outbox.worker import ANY_METHOD, After, FailureHook, Handler, OpContext
+from bot.post_incident import ROOM_FILES
+from bot.post_mortem import share_resolution_files
 from bot.slack.gateway import SlackFailure
 from bot.tickets import TICKET_CREATE, TICKET_RESOLVE, send_ticket, ticket_refused
 from bot.war_room import (
@@ -40,6 +43,7 @@ PLAIN_METHODS = (
     "conversations.setTopic",
     "pins.add",
     "bookmarks.add",
+    "conversations.archive",
 )
 
 
@@ -85,6 +89,18 @@ async def _then(
     await record(session, incident_id, entry(kind, text, details, services), now)
 
 
+async def room_message(ctx: OpContext, job: Job) -> After | None:
+    """A message queued before its room existed: sent to the room the worker opened since."""
+    async with ctx.services.sessions.begin() as session:
+        incident = await session.get(Incident, job.incident_id or 0)
+        channel = incident.channel_id if incident else None
+    if channel is None:
+        return None  # the room could not be opened; the DR channel was told
+    text, found = str(job.payload.get("text", "")), job.payload.get("blocks")
+    await ctx.slack.call("chat.postMessage", channel=channel, text=text, blocks=found)
+    return None
+
+
 def handlers() -> dict[str, Handler]:
     table: dict[str, Handler] = {method: plain_call for method in PLAIN_METHODS}
     table.update(
@@ -95,6 +111,8 @@ def handlers() -> dict[str, Handler]:
             ROOM_SUMMARY: refresh_room_summary,
             GROUP_POST: post_group,
             ROOM_CLOCK: refresh_clock,
+            ROOM_MESSAGE: room_message,
+            ROOM_FILES: share_resolution_files,
             TICKET_CREATE: send_ticket,
             TICKET_RESOLVE: send_ticket,
         }

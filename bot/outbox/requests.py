@@ -19,6 +19,7 @@ ROOM_INVITE = "room.invite"
 ROOM_SUMMARY = "room.summary"
 GROUP_POST = "group.post"
 ROOM_CLOCK = "room.clock"
+ROOM_MESSAGE = "room.message"
 CLOCK_DEBOUNCE = timedelta(seconds=1)
 
 
@@ -105,17 +106,23 @@ async def request_room_message(
     now: datetime,
     blocks: list[dict[str, Any]] | None = None,
 ) -> None:
-    """A message in the incident's war room, in order with the room's other steps (none
-    while the room does not exist yet)."""
+    """A message in the incident's war room, in order with the room's other steps. While
+    the room is being opened, it waits behind the room's creation (same ordering key) and
+    finds the channel when it is sent; an incident without a room gets none."""
+    found = blocks if blocks is not None else [section(text)]
     if incident.channel_id:
         await request_message(
+            session, incident.channel_id, text, found, now,
+            incident_id=incident.id, ordering_key=room_key(incident.id),
+        )  # fmt: skip
+    elif incident.room_state == "opening":
+        await enqueue(
             session,
-            incident.channel_id,
-            text,
-            blocks if blocks is not None else [section(text)],
-            now,
-            incident_id=incident.id,
+            method=ROOM_MESSAGE,
+            payload={"incident_id": incident.id, "text": text, "blocks": found},
             ordering_key=room_key(incident.id),
+            incident_id=incident.id,
+            now=now,
         )
 
 
@@ -159,3 +166,16 @@ async def request_message(
         incident_id=incident_id,
         now=now,
     )
+
+
+async def request_archive(session: AsyncSession, incident: Incident, now: datetime) -> None:
+    """Archive the war room, after everything else queued for it."""
+    if incident.channel_id:
+        await enqueue(
+            session,
+            method="conversations.archive",
+            payload={"channel": incident.channel_id},
+            ordering_key=room_key(incident.id),
+            incident_id=incident.id,
+            now=now,
+        )

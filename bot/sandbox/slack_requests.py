@@ -151,7 +151,15 @@ def block_actions_body(
         "type": action.get("type", "button"),
         "action_ts": action_ts or action.get("action_ts") or f"{time.time():.6f}",
     }
-    for key in ("text", "value", "style", "selected_option", "selected_user", "selected_date"):
+    for key in (
+        "text",
+        "value",
+        "style",
+        "selected_option",
+        "selected_options",
+        "selected_user",
+        "selected_date",
+    ):
         if key in action:
             act[key] = action[key]
     ephemeral = message.ephemeral_to is not None

@@ -1,4 +1,4 @@
-"""HTTP endpoints: Slack events, health, readiness, metrics."""
+"""HTTP endpoints: Slack events, health, readiness, metrics, timeline exports."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from sqlalchemy import text
 
+from bot.exports.http_export import add_export_routes
 from bot.server.app import BOLT, ENGINE, METRICS, READINESS, RUNTIME, SERVICES
 from bot.server.intake import add_intake_routes
 from bot.slack.gateway import SlackFailure
@@ -26,6 +27,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics)
     add_intake_routes(app)
+    add_export_routes(app)
 
 
 async def slack_events(request: web.Request) -> web.StreamResponse:

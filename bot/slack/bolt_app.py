@@ -14,6 +14,7 @@ from bot.logs import bind_context
 from bot.pins import register_pin_events
 from bot.services import Services
 from bot.slack.alert_actions import register_alert_actions
+from bot.slack.checklist_ui import register_checklist_ui
 from bot.slack.gateway import SlackFailure
 from bot.slack.operation_buttons import register_operation_buttons
 from bot.slack.status_draft_ui import register_status_draft_ui
@@ -44,6 +45,7 @@ def build_bolt_app(
     register_update_modal(app, services)
     register_operation_buttons(app, services, registry)
     register_status_draft_ui(app, services)
+    register_checklist_ui(app, services)
     register_pin_events(app, services)
     return app
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, Protocol
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
@@ -78,6 +78,12 @@ def make_web_client(
     return AsyncWebClient(
         token=token, base_url=base_url, session=session, timeout=10, retry_handlers=handlers
     )
+
+
+class SlackCalls(Protocol):
+    """Anything that makes Slack Web API calls: the gateway, or the outbox's paced one."""
+
+    async def call(self, method: str, **params: Any) -> dict[str, Any]: ...
 
 
 class SlackGateway:

@@ -98,10 +98,12 @@ def _settle(services: Services, *, approve: bool) -> Listener:
         except DraftError as exc:
             await say_privately(respond, f":warning: {exc.message}")
             return
-        if not approve or not publishing(services):
-            await show(services, draft)
-            return
+        await _locate(services, draft, body)
         await show(services, draft)
+        if approve:
+            await _customer_email(services, draft)
+        if not approve or not publishing(services):
+            return
         result = await publish(services, draft, now)
         await show(services, draft, published=result.ok)
         if not result.ok:
@@ -112,6 +114,46 @@ def _settle(services: Services, *, approve: bool) -> Listener:
             )
 
     return listener
+
+
+async def _locate(services: Services, draft: StatusDraft, body: dict[str, Any]) -> None:
+    """Where the draft's message is, from the press itself: a press can come before the
+    poster has stored it."""
+    if draft.message_channel and draft.message_ts:
+        return
+    container = body.get("container") or {}
+    channel, ts = container.get("channel_id"), container.get("message_ts")
+    if not isinstance(channel, str) or not isinstance(ts, str):
+        return
+    draft.message_channel, draft.message_ts = channel, ts
+    async with services.sessions.begin() as session:
+        stored = await session.get(StatusDraft, draft.id)
+        if stored is not None:
+            stored.message_channel, stored.message_ts = channel, ts
+
+
+async def _customer_email(services: Services, draft: StatusDraft) -> None:
+    """The approved text as a copy-ready customer e-mail, in the draft's thread."""
+    if not draft.message_channel or not draft.message_ts:
+        return
+    email = services.templates.render_plain(
+        "customer_email.txt.j2",
+        status=draft.status,
+        headline=draft.name,
+        body=draft.body,
+        every="15 minutes",
+    )
+    text = f"*Customer e-mail* (copy-ready):\n```{safe(email, 2800)}```"
+    try:
+        await services.slack.call(
+            "chat.postMessage",
+            channel=draft.message_channel,
+            thread_ts=draft.message_ts,
+            text=text,
+            blocks=[blocks.section(text)],
+        )
+    except SlackFailure as exc:
+        log.warning("customer e-mail not posted", extra={"error": exc.code})
 
 
 def _offer(services: Services) -> Listener:
@@ -140,6 +182,7 @@ def _edit(services: Services) -> Listener:
         if draft is None or draft.state != "draft":
             await say_privately(respond, "That draft can no longer be edited.")
             return
+        await _locate(services, draft, body)
         try:
             await services.slack.call(
                 "views.open", trigger_id=body.get("trigger_id"), view=edit_view(draft)
