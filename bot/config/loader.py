@@ -38,7 +38,11 @@ def load_config(
     path = resolve_config_path(explicit_path, env)
     raw = _read_yaml(path, problems) if path else {}
     problems.extend(_check_literal_secret(raw))
-    raw = _interpolate(raw, "", env, problems)
+    try:
+        raw = _interpolate(raw, "", env, problems)
+    except RecursionError:  # an alias inside itself (`a: &x [*x]`) never ends
+        problems.append(Problem(path or "", "a YAML alias refers to itself — remove the loop"))
+        raw = {}
     settings = build(Settings, raw, "", problems)
     problems.extend(_check_settings(settings))
     problems.extend(_check_backend_env(settings, env))
@@ -82,6 +86,12 @@ def _read_yaml(path: str, problems: list[Problem]) -> Any:
         where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else path
         reason = getattr(exc, "problem", None) or str(exc)
         problems.append(Problem(where, f"not valid YAML: {reason} — fix the syntax there"))
+        return {}
+    except ValueError as exc:  # e.g. a date like 2026-02-30, a number of 4,301+ digits
+        problems.append(Problem(path, f"a value cannot be read ({exc}) — put it in quotes"))
+        return {}
+    except RecursionError:
+        problems.append(Problem(path, "nested too deeply — flatten the structure"))
         return {}
     if raw is None:
         return {}

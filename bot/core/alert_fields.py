@@ -49,8 +49,8 @@ class AlertPayloadError(ValueError):
 
 def join(path: str, key: str) -> str:
     """`alerts[0]` + `labels` -> `alerts[0].labels`; odd keys are quoted: `labels["a b"]`."""
-    if not _IDENTIFIER.match(key):
-        shown = key if len(key) <= 64 else key[:64] + "…"
+    if len(key) > 64 or not _IDENTIFIER.match(key):  # an error never echoes a huge key
+        shown = _valid_unicode(key if len(key) <= 64 else key[:64] + "…")
         shown = shown.replace("\\", "\\\\").replace('"', '\\"').replace("\x00", "\\u0000")
         return f'{path}["{shown}"]'
     return key if path in ("", "$") else f"{path}.{key}"

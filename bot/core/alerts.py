@@ -61,6 +61,10 @@ Source = Literal["alertmanager", "grafana", "generic"]
 Status = Literal["firing", "resolved"]
 STATUSES: tuple[Status, ...] = ("firing", "resolved")
 PAGERDUTY_ACTIONS = ("trigger", "acknowledge", "resolve")
+# Stored in 255- and 128-character columns: a longer fingerprint or group key is cut and keeps
+# its identity by a hash (`clean_id`); a longer queue name is refused.
+MAX_KEY = 255
+MAX_QUEUE = 128
 GENERIC_SHAPES = (
     'expected a queue alert (queue, severity, message), a smoke test ({"type":"smoke"}) '
     "or a PagerDuty v2 event (event_action)"
@@ -110,7 +114,7 @@ def parse_alertmanager(body: object, settings: AlertSettings) -> list[Normalized
     """Alertmanager webhook v4 (`version: "4"`)."""
     obj = as_object(body, "$", "a JSON object (Alertmanager webhook v4)")
     require_choice(obj, "version", "", ("4",))
-    group_key = "alertmanager:" + require_id(obj, "groupKey", "")
+    group_key = clean_id("alertmanager:" + require_id(obj, "groupKey", ""), MAX_KEY)
     require_choice(obj, "status", "", STATUSES)
     external_url = http_url(obj.get("externalURL"))
     return [
@@ -124,7 +128,7 @@ def parse_grafana(body: object, settings: AlertSettings) -> list[NormalizedAlert
     obj = as_object(body, "$", "a JSON object (Grafana alerting webhook)")
     if obj.get("version") is not None:
         require_choice(obj, "version", "", ("1",))
-    group_key = "grafana:" + require_id(obj, "groupKey", "")
+    group_key = clean_id("grafana:" + require_id(obj, "groupKey", ""), MAX_KEY)
     require_choice(obj, "status", "", STATUSES)
     org_id = optional_count(obj, ("orgId",), "")
     extra: dict[str, Any] = {} if org_id is None else {"org_id": org_id}
@@ -199,7 +203,7 @@ def _labelled_alert(
 
     return NormalizedAlert(
         source=source,
-        fingerprint=clean_id(f"{source}:{fingerprint}"),
+        fingerprint=clean_id(f"{source}:{fingerprint}", MAX_KEY),
         group_key=group_key,
         status=status,
         severity=map_severity(labels.get(settings.severity_label), settings),
@@ -251,6 +255,8 @@ def _queue_alert(
     obj: Mapping[str, object], settings: AlertSettings, now: datetime
 ) -> NormalizedAlert:
     queue = require_id(obj, "queue", "")
+    if len(queue) > MAX_QUEUE:
+        raise AlertPayloadError("queue", f"at most {MAX_QUEUE} characters, got {len(queue)}")
     severity_word = require_str(obj, "severity", "")
     status: Status = "firing"
     if obj.get("status") is not None:
@@ -286,8 +292,8 @@ def _queue_alert(
     where = "timestamp" if "timestamp" in obj else "startsAt"
     return NormalizedAlert(
         source="generic",
-        fingerprint=clean_id(fingerprint),
-        group_key=clean_id(f"queue:{queue}"),
+        fingerprint=clean_id(fingerprint, MAX_KEY),
+        group_key=clean_id(f"queue:{queue}", MAX_KEY),
         status=status,
         severity=map_severity(severity_word, settings),
         summary=optional_str(obj, "message", "") or f"Queue {queue} alert",
@@ -352,8 +358,8 @@ def _pagerduty(
     status: Status = "resolved" if action == "resolve" else "firing"
     return NormalizedAlert(
         source="generic",
-        fingerprint=clean_id(f"pagerduty:{dedup_key}"),
-        group_key=clean_id(f"pagerduty:{group or dedup_key}"),
+        fingerprint=clean_id(f"pagerduty:{dedup_key}", MAX_KEY),
+        group_key=clean_id(f"pagerduty:{group or dedup_key}", MAX_KEY),
         status=status,
         severity=map_severity(severity_word, settings),
         summary=summary or dedup_key,

@@ -20,6 +20,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from bot.config.settings import AlertSettings
+from bot.core.alerts import MAX_QUEUE
 
 SEVERITY_RANK = {"info": 0, "warning": 1, "critical": 2}
 QUEUE_PREFIX = "queue:"
@@ -66,7 +67,8 @@ def queue_of(group_key: str, labels: Sequence[Mapping[str, str]]) -> str | None:
     if group_key.startswith(QUEUE_PREFIX):
         return group_key.removeprefix(QUEUE_PREFIX) or None
     queues = {alert_labels.get("queue", "") for alert_labels in labels}
-    return queues.pop() or None if len(queues) == 1 else None
+    queue = queues.pop() if len(queues) == 1 else ""
+    return queue if queue and len(queue) <= MAX_QUEUE else None  # too long to be one
 
 
 def route(

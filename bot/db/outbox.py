@@ -157,6 +157,22 @@ async def mark_retry(
     await session.execute(update(OutboxMessage).where(OutboxMessage.id == job_id).values(values))
 
 
+async def end_leases(session: AsyncSession, worker: str, until: dict[int, datetime]) -> None:
+    """`worker` lost track of these rows (the database went away while they were being
+    sent): they become claimable again at the given times, as if their lease had run out,
+    unless another worker has claimed them since."""
+    for job_id, when in until.items():
+        await session.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.id == job_id,
+                OutboxMessage.state == "sending",
+                OutboxMessage.claimed_by == worker,
+            )
+            .values(claimed_until=when)
+        )
+
+
 async def mark_failed(session: AsyncSession, job_id: int, now: datetime, error: str) -> None:
     """Slack refused the call for good (e.g. `invalid_blocks`): kept, visible, not retried."""
     await session.execute(

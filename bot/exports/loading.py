@@ -14,7 +14,7 @@ from dataclasses import fields
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import literal, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.core.timeline import EventKind
@@ -147,11 +147,11 @@ async def _batch(
     )
     if after is not None:
         at, last_id = after
+        # A row-value comparison, so PostgreSQL seeks the index instead of filtering every
+        # earlier event of the incident page after page (SQLite does row values too).
         query = query.where(
-            or_(
-                TimelineEvent.occurred_at > at,
-                and_(TimelineEvent.occurred_at == at, TimelineEvent.id > last_id),
-            )
+            tuple_(TimelineEvent.occurred_at, TimelineEvent.id)
+            > tuple_(literal(at, TimelineEvent.occurred_at.type), literal(last_id))
         )
     async with sessions.begin() as session:
         return [_event(row) for row in await session.execute(query)]

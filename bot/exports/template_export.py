@@ -84,7 +84,11 @@ async def template_chunks(
     yield str(header(doc))
     count = 0
     async for event in events:
-        yield str(event_row(_view(event, escape)))
+        # `data` stays raw: the templates show the event's own fields; escaping its nested
+        # values for every event would cost more than the rendering.
+        shown = _view({k: v for k, v in event.items() if k != "data"}, escape)
+        shown["data"] = event.get("data")
+        yield str(event_row(shown))
         count += 1
     yield str(footer(doc, count))
 

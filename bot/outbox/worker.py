@@ -16,7 +16,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -29,6 +29,7 @@ from bot.db.outbox import (
     Job,
     backlog,
     claim,
+    end_leases,
     mark_failed,
     mark_retry,
     mark_sent,
@@ -108,6 +109,9 @@ class OutboxWorker:
     concurrency: int = 10
     idle_seconds: float = 1.0
     _reserved: set[int] = field(default_factory=set)
+    # Rows claimed whose outcome could not be recorded (the database was down): their
+    # leases end early once it is back, so their channels do not wait out the lease.
+    _unrecorded: dict[int, int] = field(default_factory=dict)  # row id -> attempts
     _pacer: Pacer | None = None
     _stopping: bool = False
 
@@ -150,7 +154,10 @@ class OutboxWorker:
         """Claim one batch and send it; the number of rows handled."""
         now = self.services.clock.now()
         async with self.services.sessions.begin() as session:
+            if self._unrecorded:
+                await end_leases(session, self.worker_id, self._retry_times(now))
             jobs = await claim(session, self.worker_id, now, lease=self.lease, limit=self.batch)
+        self._unrecorded.clear()
         if not jobs:
             return 0
         gate = asyncio.Semaphore(self.concurrency)
@@ -159,8 +166,23 @@ class OutboxWorker:
             async with gate:
                 await self._send(job)
 
-        await asyncio.gather(*(one(job) for job in jobs))
+        # Every send runs to its end before a failure is raised: none is still in flight
+        # when its lease is ended early.
+        results = await asyncio.gather(*(one(job) for job in jobs), return_exceptions=True)
+        failed = [(job, r) for job, r in zip(jobs, results, strict=True) if r is not None]
+        self._unrecorded.update((job.id, job.attempts) for job, _ in failed)
+        if failed:
+            raise failed[0][1]
         return len(jobs)
+
+    def _retry_times(self, now: datetime) -> dict[int, datetime]:
+        """When each unrecorded row may go again: backing off like a failed call, so a
+        row whose recording fails every time is not re-sent in a tight loop."""
+        return {
+            job_id: now
+            + timedelta(seconds=retry_delay(Failure("connection_error"), attempts) or 1.0)
+            for job_id, attempts in self._unrecorded.items()
+        }
 
     async def _send(self, job: Job) -> None:
         bind_context(outbox_id=job.id, incident_id=job.incident_id, outbox_method=job.method)

@@ -50,9 +50,15 @@ async def slack_events(request: web.Request) -> web.StreamResponse:
         )
     try:
         bolt_request = await to_bolt_request(request)
-    except ValueError:  # includes JSON and UTF-8 decoding errors
+    # ValueError: not JSON or UTF-8; RecursionError: nested too deep; the others: JSON that
+    # is not an object, or whose fields bolt reads have the wrong types.
+    except (ValueError, RecursionError, AttributeError, TypeError, KeyError, IndexError):
         return web.json_response({"error": "the body is not a Slack payload"}, status=400)
     bolt_response = await request.app[BOLT].async_dispatch(bolt_request)
+    if bolt_response.status >= 500:
+        # Bolt answers 500 when its matchers, or a listener before its ack, raised on this
+        # payload (malformed fields): the error is logged; the sender gets a 4xx, not a 5xx.
+        return web.json_response({"error": "this Slack payload could not be handled"}, status=400)
     return await to_aiohttp_response(bolt_response)
 
 

@@ -5,18 +5,21 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import signal
 import socket
 import sys
 import time
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from bot.config.loader import redact_url
 from bot.config.settings import RuntimeConfig
 from bot.logs import configure_logging
 
 log = logging.getLogger("warroom")
-SHUTDOWN_TIMEOUT = 30.0
+SHUTDOWN_TIMEOUT = 30.0  # for the requests in flight at SIGTERM
+FLUSH_TIMEOUT = 5.0  # then for their responses to be written
 
 
 def serve(runtime: RuntimeConfig) -> int:
@@ -58,21 +61,71 @@ def serve(runtime: RuntimeConfig) -> int:
              runtime.secrets.alert_token]
         )  # fmt: skip
     app = create_app(runtime, sandbox_workspace=workspace)
+    in_flight = _InFlight()
+    app.middlewares.insert(0, in_flight.middleware)
     _announce(runtime, server.host, port)
     # Start-up objects live for the whole run: out of the collector's sight, full collections
     # stop pausing the event loop for ~100 ms in the middle of a burst of slash commands.
     gc.collect()
     gc.freeze()
-    web.run_app(
-        app,
-        sock=sock,
-        shutdown_timeout=SHUTDOWN_TIMEOUT,
-        print=None,
-        access_log=None,
-        handle_signals=True,
-    )
+    asyncio.run(_run(app, sock, in_flight))
     log.info("stopped")
     return 0
+
+
+class _InFlight:
+    """Counts the requests being handled, so that shutdown can wait for them."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.idle = asyncio.Event()
+        self.idle.set()
+        self.draining = False
+
+    @web.middleware
+    async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        self.count += 1
+        self.idle.clear()
+        try:
+            response = await handler(request)
+        finally:
+            self.count -= 1
+            if not self.count:
+                self.idle.set()
+        if self.draining:
+            response.force_close()  # `Connection: close`: the client goes elsewhere next time
+        return response
+
+
+async def _run(app: web.Application, sock: socket.socket, in_flight: _InFlight) -> None:
+    """Serve until SIGTERM/SIGINT; then stop accepting, finish the requests in flight, clean up.
+
+    aiohttp's own shutdown stops reading from open connections at once, so a request whose
+    body is still arriving would hang until the timeout and fail: hence the drain first.
+    """
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    # After the drain, only the last responses are still being written.
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=FLUSH_TIMEOUT)
+    try:
+        await runner.setup()
+        await web.SockSite(runner, sock).start()
+        await stop.wait()
+        log.info("stopping: refusing new connections, finishing the requests in flight")
+        in_flight.draining = True
+        for site in list(runner.sites):
+            await site.stop()
+        try:
+            await asyncio.wait_for(in_flight.idle.wait(), SHUTDOWN_TIMEOUT)
+        except TimeoutError:
+            log.warning("shutdown timeout: cancelling requests", extra={"count": in_flight.count})
+    finally:
+        # Closes idle keep-alive connections, then the app's cleanup: outbox worker, database.
+        await runner.cleanup()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(signum)
 
 
 def _bind(host: str, port: int) -> socket.socket:

@@ -10,6 +10,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.core.slack_text import escape
 from bot.logs import bind_context
 from bot.pins import register_pin_events
 from bot.services import Services
@@ -66,7 +67,8 @@ def _command_listener(command: Command[Any], services: Services) -> Callable[...
             services.metrics.commands.labels(command.name, "usage_error").inc()
             await ack(
                 response_type="ephemeral",
-                text=f"{exc.message}\nUsage: `{command.name} {command.usage}`",
+                # The message quotes what was typed: escaped, so `<!channel>` stays inert.
+                text=f"{escape(exc.message)}\nUsage: `{command.name} {escape(command.usage)}`",
             )
             return
         await ack()
