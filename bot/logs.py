@@ -73,5 +73,5 @@ def configure_logging(secrets: Iterable[str | None], level: str = "INFO") -> Non
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    for noisy in ("aiohttp.access", "alembic"):
+    for noisy in ("aiohttp.access", "alembic", "apscheduler"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
