@@ -238,3 +238,21 @@ def test_check_config_command(tmp_path: Path) -> None:
     assert "timezone:" in failed.stderr
     with_env = run_cli("check-config", env={"WARROOM_CONFIG": str(bad)})
     assert with_env.returncode == 1
+
+
+def test_a_relative_templates_dir_is_read_from_the_config_files_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    team = tmp_path / "team"
+    (team / "tpl").mkdir(parents=True)
+    config = team / "warroom.yaml"
+    config.write_text("templates_dir: tpl\n")
+    monkeypatch.chdir(tmp_path)  # started from elsewhere
+    settings = load_config(str(config), {}).settings
+    assert settings.templates_dir == str(team / "tpl")
+    (team / "abs.yaml").write_text(f"templates_dir: {team / 'tpl'}\n")
+    assert load_config(str(team / "abs.yaml"), {}).settings.templates_dir == str(team / "tpl")
+    (team / "missing.yaml").write_text("templates_dir: nowhere\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(str(team / "missing.yaml"), {})
+    assert "is not a directory" in str(caught.value)

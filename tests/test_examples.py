@@ -1,7 +1,7 @@
 """The example configs in examples/: one per seed runbook, each passing `warroom check-config`.
 
 Every example is checked as a user would check it: `warroom check-config --config FILE` run
-from examples/ (a relative `templates_dir` is resolved against the working directory), with
+from the repository root (a relative `templates_dir` is read from the config file's folder), with
 the environment variables the file names set to dummy values. Spot checks compare the loaded
 settings with the runbook, and the Dutch template overrides render with the same contexts as
 the built-in templates.
@@ -132,9 +132,9 @@ def test_there_is_one_example_per_seed_runbook() -> None:
 
 @pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
 def test_check_config_passes(path: Path) -> None:
-    result = run_cli("check-config", "--config", path.name, env=env_for(path), cwd=EXAMPLES)
+    result = run_cli("check-config", "--config", str(path), env=env_for(path))
     assert result.returncode == 0, result.stderr
-    assert f"configuration OK ({path.name};" in result.stdout
+    assert f"configuration OK ({path};" in result.stdout
 
 
 @pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
@@ -143,7 +143,7 @@ def test_a_missing_variable_fails_check_config_and_is_named(path: Path) -> None:
     assert names, f"{path.name} names no environment variable for its secrets"
     missing = names[0]
     env = {k: v for k, v in env_for(path).items() if k != missing}
-    result = run_cli("check-config", "--config", path.name, env=env, cwd=EXAMPLES)
+    result = run_cli("check-config", "--config", str(path), env=env)
     assert result.returncode == 1
     assert missing in result.stderr and "is not set" in result.stderr, result.stderr
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 from collections.abc import Mapping
@@ -43,7 +44,7 @@ def load_config(
     except RecursionError:  # an alias inside itself (`a: &x [*x]`) never ends
         problems.append(Problem(path or "", "a YAML alias refers to itself — remove the loop"))
         raw = {}
-    settings = build(Settings, raw, "", problems)
+    settings = _anchored(build(Settings, raw, "", problems), path)
     problems.extend(_check_settings(settings))
     problems.extend(_check_backend_env(settings, env))
     secrets = Secrets(
@@ -179,6 +180,17 @@ def _check_settings(settings: Settings) -> list[Problem]:
             Problem("templates_dir", f'"{settings.templates_dir}" is not a directory — create it')
         )
     return problems
+
+
+def _anchored(settings: Settings, path: str | None) -> Settings:
+    """A relative `templates_dir` is read from the config file's folder, wherever Warroom
+    is started from."""
+    folder = settings.templates_dir
+    if not folder or not path or os.path.isabs(folder):
+        return settings
+    return dataclasses.replace(
+        settings, templates_dir=os.path.join(os.path.dirname(os.path.abspath(path)), folder)
+    )
 
 
 def _check_backend_env(settings: Settings, env: Mapping[str, str]) -> list[Problem]:
