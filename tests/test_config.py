@@ -65,6 +65,10 @@ def test_the_example_file_is_complete_and_equals_the_defaults() -> None:
     assert from_file.alerts == defaults.alerts
     assert from_file.maintenance == defaults.maintenance
     assert from_file.priorities == defaults.priorities
+    for section in ("tickets", "backends", "integrations", "queues", "campaigns"):
+        assert getattr(from_file, section) == getattr(defaults, section), section
+    for section in ("permissions", "statuspage", "post_incident"):
+        assert getattr(from_file, section) == getattr(defaults, section), section
 
 
 def test_issue_example_message(tmp_path: Path) -> None:
