@@ -52,18 +52,23 @@ async def plan_clock(
     if policy is None:
         return
     await session.flush()  # the incident's id
-    taken = await session.scalar(
-        select(func.max(EscalationDeadline.sequence)).where(
-            EscalationDeadline.incident_id == incident.id
-        )
-    )
-    sequence = 0 if taken is None else taken + 1
+    sequence = await next_sequence(session, incident.id)
     for step, due_at in first_deadlines(policy, start).items():
         session.add(
             EscalationDeadline(
                 incident_id=incident.id, step=step.value, sequence=sequence, due_at=due_at
             )
         )
+
+
+async def next_sequence(session: AsyncSession, incident_id: int) -> int:
+    """Deadlines planned now are numbered after every earlier one of the incident."""
+    taken = await session.scalar(
+        select(func.max(EscalationDeadline.sequence)).where(
+            EscalationDeadline.incident_id == incident_id
+        )
+    )
+    return 0 if taken is None else taken + 1
 
 
 async def cancel_clock(session: AsyncSession, incident_id: int, now: datetime) -> None:

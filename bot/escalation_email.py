@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.deadlines import human_duration
 from bot.core.slack_text import safe
-from bot.core.timeline import EventKind
-from bot.db.models import Incident, TimelineEvent
+from bot.db.incidents import latest_status_updates
+from bot.db.models import Incident
 from bot.services import Services
 from bot.slack import blocks
 
@@ -23,15 +22,7 @@ async def escalation_email_block(
     commander: str | None,
     now: datetime,
 ) -> blocks.Block:
-    latest = await session.scalar(
-        select(TimelineEvent.text)
-        .where(
-            TimelineEvent.incident_id == incident.id,
-            TimelineEvent.kind == EventKind.STATUS_UPDATE,
-        )
-        .order_by(TimelineEvent.occurred_at.desc(), TimelineEvent.id.desc())
-        .limit(1)
-    )
+    latest = next(iter(await latest_status_updates(session, incident.id, 1)), None)
     email = services.templates.render_plain(
         "escalation_email.txt.j2",
         incident_id=incident.id,

@@ -11,6 +11,7 @@ from bot.core.deadlines import IncidentClock, deadlines, human_duration
 from bot.core.slack_text import safe
 from bot.core.stats import IncidentTimes, summarise
 from bot.core.timeline import EventKind
+from bot.db.incidents import roles_of
 from bot.db.models import Incident, RoleAssignment, TimelineEvent
 from bot.incident_actions import ActionError
 from bot.services import Services
@@ -25,12 +26,7 @@ async def _incident(services: Services, incident_id: int) -> tuple[Incident, dic
         incident = await session.get(Incident, incident_id)
         if incident is None:
             raise ActionError(f"there is no incident #{incident_id} — check the number")
-        result = await session.execute(
-            select(RoleAssignment.role, RoleAssignment.user_id).where(
-                RoleAssignment.incident_id == incident_id
-            )
-        )
-        roles = {str(role): str(user) for role, user in result.all()}
+        roles = await roles_of(session, incident_id)
     return incident, roles
 
 

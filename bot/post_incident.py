@@ -7,7 +7,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.escalation import Step
@@ -15,6 +14,7 @@ from bot.core.slack_text import safe
 from bot.db.checklists import checklist_items, write_checklist
 from bot.db.models import ChecklistItem, EscalationDeadline, Incident
 from bot.db.outbox import enqueue
+from bot.escalation_clock import next_sequence
 from bot.outbox.requests import request_room_message, room_key
 from bot.services import Services
 from bot.slack import blocks
@@ -80,20 +80,11 @@ async def after_resolve(
 
 
 async def _plan_archive(session: AsyncSession, incident_id: int, due_at: datetime) -> None:
-    taken = await session.scalar(
-        select(EscalationDeadline.sequence)
-        .where(
-            EscalationDeadline.incident_id == incident_id,
-            EscalationDeadline.step == Step.ARCHIVE.value,
-        )
-        .order_by(EscalationDeadline.sequence.desc())
-        .limit(1)
-    )
     session.add(
         EscalationDeadline(
             incident_id=incident_id,
             step=Step.ARCHIVE.value,
-            sequence=0 if taken is None else taken + 1,
+            sequence=await next_sequence(session, incident_id),
             due_at=due_at,
         )
     )

@@ -22,8 +22,8 @@ from bot.core.status_draft import (
     status_for,
 )
 from bot.core.timeline import EventKind, TimelineEntry
-from bot.db.incidents import record
-from bot.db.models import Alert, Incident, RoleAssignment, StatusDraft, TimelineEvent
+from bot.db.incidents import latest_status_updates, record, roles_of
+from bot.db.models import Alert, Incident, StatusDraft
 from bot.services import Services
 
 UPDATES_IN_DRAFT = 3
@@ -47,15 +47,6 @@ def publishing(services: Services) -> bool:
     settings = services.settings.statuspage
     backend = services.backends.get(settings.backend).settings
     return bool(settings.page_id and backend.base_url)
-
-
-async def roles_of(session: AsyncSession, incident_id: int) -> dict[str, str]:
-    found = await session.execute(
-        select(RoleAssignment.role, RoleAssignment.user_id).where(
-            RoleAssignment.incident_id == incident_id
-        )
-    )
-    return {role: user for role, user in found.all()}
 
 
 async def new_draft(
@@ -82,17 +73,7 @@ async def _fields(
     has_commander: bool,
 ) -> DraftFields:
     chosen = status or status_for(incident.state, has_commander)
-    updates = (
-        await session.scalars(
-            select(TimelineEvent.text)
-            .where(
-                TimelineEvent.incident_id == incident.id,
-                TimelineEvent.kind == EventKind.STATUS_UPDATE,
-            )
-            .order_by(TimelineEvent.occurred_at.desc(), TimelineEvent.id.desc())
-            .limit(UPDATES_IN_DRAFT)
-        )
-    ).all()
+    updates = await latest_status_updates(session, incident.id, UPDATES_IN_DRAFT)
     labels = (
         await session.scalars(select(Alert.labels).where(Alert.incident_id == incident.id))
     ).all()

@@ -7,9 +7,9 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.core.timeline import TimelineEntry
+from bot.core.timeline import EventKind, TimelineEntry
 from bot.db.engine import dialect_insert
-from bot.db.models import Incident, TimelineEvent
+from bot.db.models import Incident, RoleAssignment, TimelineEvent
 
 
 async def create_incident(
@@ -113,3 +113,27 @@ async def timeline(session: AsyncSession, incident_id: int) -> list[TimelineEven
         .order_by(TimelineEvent.occurred_at, TimelineEvent.id)
     )
     return list(result.scalars())
+
+
+async def latest_status_updates(session: AsyncSession, incident_id: int, count: int) -> list[str]:
+    """The incident's last `count` status updates, newest first."""
+    found = await session.scalars(
+        select(TimelineEvent.text)
+        .where(
+            TimelineEvent.incident_id == incident_id,
+            TimelineEvent.kind == EventKind.STATUS_UPDATE,
+        )
+        .order_by(TimelineEvent.occurred_at.desc(), TimelineEvent.id.desc())
+        .limit(count)
+    )
+    return list(found.all())
+
+
+async def roles_of(session: AsyncSession, incident_id: int) -> dict[str, str]:
+    """Who holds which role in the incident (role -> Slack user id)."""
+    found = await session.execute(
+        select(RoleAssignment.role, RoleAssignment.user_id).where(
+            RoleAssignment.incident_id == incident_id
+        )
+    )
+    return {str(role): str(user) for role, user in found.all()}

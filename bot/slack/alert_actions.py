@@ -28,13 +28,17 @@ def register_alert_actions(app: AsyncApp, services: Services) -> None:
     app.action("incident_resolve")(_incident_button(services, _resolve))
 
 
-def pressed(body: dict[str, Any]) -> tuple[str, int | None]:
+def pressed_value(body: dict[str, Any]) -> tuple[str, str]:
+    """Who pressed, and the button's value (at most 64 characters)."""
     user = str((body.get("user") or {}).get("id", ""))
     actions = body.get("actions") or [{}]
-    try:
-        return user, int(str(actions[0].get("value", "")))
-    except ValueError:
-        return user, None
+    return user, str(actions[0].get("value", ""))[:64]
+
+
+def pressed(body: dict[str, Any]) -> tuple[str, int | None]:
+    """Who pressed, and the number the button carries (None if it is not one)."""
+    user, value = pressed_value(body)
+    return user, int(value) if value.isdigit() else None
 
 
 def _ack_group(services: Services) -> Listener:

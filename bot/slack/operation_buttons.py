@@ -21,7 +21,7 @@ from bot.db.operations import WAITING, load_operation, move_operation
 from bot.services import Services
 from bot.slack import blocks
 from bot.slack import operation_messages as messages
-from bot.slack.alert_actions import Listener
+from bot.slack.alert_actions import Listener, pressed_value
 from commands.base import Command, Confirmable, OperationRun, Reply
 
 log = logging.getLogger(__name__)
@@ -34,12 +34,6 @@ def register_operation_buttons(
     app.action("op_confirm")(_confirm(services, runnable))
     app.action("op_approve")(_approve(services, runnable))
     app.action("op_cancel")(_cancel(services))
-
-
-def _pressed(body: dict[str, Any]) -> tuple[str, str]:
-    user = str((body.get("user") or {}).get("id", ""))
-    actions = body.get("actions") or [{}]
-    return user, str(actions[0].get("value", ""))[:64]
 
 
 async def _answer(
@@ -90,7 +84,7 @@ def _args_text(args: dict[str, Any]) -> str:
 def _confirm(services: Services, runnable: Mapping[str, Any]) -> Listener:
     async def listener(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
-        user, token = _pressed(body)
+        user, token = pressed_value(body)
         now = services.clock.now()
         async with services.sessions.begin() as session:
             operation = await load_operation(session, token)
@@ -126,7 +120,7 @@ def _confirm(services: Services, runnable: Mapping[str, Any]) -> Listener:
 def _approve(services: Services, runnable: Mapping[str, Any]) -> Listener:
     async def listener(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
-        user, token = _pressed(body)
+        user, token = pressed_value(body)
         now = services.clock.now()
         operation = await _reload(services, token)
         if operation is None or operation.state != "awaiting_approval":
@@ -149,7 +143,7 @@ def _approve(services: Services, runnable: Mapping[str, Any]) -> Listener:
 def _cancel(services: Services) -> Listener:
     async def listener(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
-        user, token = _pressed(body)
+        user, token = pressed_value(body)
         now = services.clock.now()
         operation = await _reload(services, token)
         if operation is not None and user != operation.requester:
