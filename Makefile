@@ -38,5 +38,10 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench
 
+# Re-take the README's screenshots (docs/screenshots/) with the headless-Chromium test.
+.PHONY: screenshots
+screenshots: $(STAMP)
+	WARROOM_UPDATE_SCREENSHOTS=1 $(BIN)/python -m pytest tests/test_browser.py
+
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info warroom.db

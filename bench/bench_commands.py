@@ -20,17 +20,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import tempfile
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
 
 from aiohttp import web
 
 from bench.figures import Figure, percentile
-from bench.support import tally_logs
+from bench.support import full_collections, tally_logs
 from bot.config.operations import IntegrationsSettings
 from bot.db.engine import create_engine
 from bot.db.migrate import upgrade_to_head
@@ -100,32 +99,9 @@ async def _ack_ms(h: Harness, body: bytes) -> float:
     return took
 
 
-@contextlib.contextmanager
-def _full_collections() -> Iterator[list[float]]:
-    """The interpreter's full (generation 2) garbage collections meanwhile, in ms: each
-    stops the event loop, so every ack in flight waits for it."""
-    pauses: list[float] = []
-    started = 0.0
-
-    def watch(phase: str, info: dict[str, int]) -> None:
-        nonlocal started
-        if info["generation"] != 2:
-            return
-        if phase == "start":
-            started = time.perf_counter()
-        else:
-            pauses.append((time.perf_counter() - started) * 1000)
-
-    gc.callbacks.append(watch)
-    try:
-        yield pauses
-    finally:
-        gc.callbacks.remove(watch)
-
-
 async def _burst(h: Harness, text: str) -> list[float]:
     bodies = [_body(h, text) for _ in range(CONCURRENCY)]
-    with _full_collections() as pauses:
+    with full_collections() as pauses:
         acks = list(await asyncio.gather(*(_ack_ms(h, body) for body in bodies)))
     if pauses:
         shown = ", ".join(f"{p:.0f} ms" for p in pauses)

@@ -4,13 +4,14 @@ a bare aiohttp reference server, a tally of the bot's warnings and the outbox's 
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 import time
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -219,3 +220,26 @@ async def outbox_states(database_url: str) -> dict[tuple[str, str], int]:
 
 def calls_by_method(calls: list[tuple[str, Any]]) -> Counter[str]:
     return Counter(method for method, _ in calls)
+
+
+@contextmanager
+def full_collections() -> Iterator[list[float]]:
+    """The interpreter's full (generation 2) garbage collections meanwhile, in ms: each
+    stops the event loop, so every ack in flight waits for it."""
+    pauses: list[float] = []
+    started = 0.0
+
+    def watch(phase: str, info: dict[str, int]) -> None:
+        nonlocal started
+        if info["generation"] != 2:
+            return
+        if phase == "start":
+            started = time.perf_counter()
+        else:
+            pauses.append((time.perf_counter() - started) * 1000)
+
+    gc.callbacks.append(watch)
+    try:
+        yield pauses
+    finally:
+        gc.callbacks.remove(watch)

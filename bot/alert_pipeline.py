@@ -18,6 +18,7 @@ from bot.core.alerts import NormalizedAlert
 from bot.core.maintenance import active_window
 from bot.core.routing import (
     QUEUES_INCIDENT_KEY,
+    SEVERITY_RANK,
     Action,
     GroupView,
     Routing,
@@ -36,11 +37,17 @@ from bot.db.alert_groups import (
     open_incident_of,
     queues_of_incident,
 )
-from bot.db.alerts import store_alerts
+from bot.db.alerts import complete_partial, store_alerts
 from bot.db.incidents import open_incident_for_key, record
 from bot.db.models import AlertGroup, Incident
-from bot.escalation_clock import plan_clock
-from bot.outbox.requests import request_group_post, request_room_summary, request_war_room
+from bot.drill.keys import DrillMark, drill_routing
+from bot.escalation_clock import plan_clock, set_severity
+from bot.outbox.requests import (
+    request_group_post,
+    request_room_message,
+    request_room_summary,
+    request_war_room,
+)
 
 MULTI_QUEUE_TITLE = "Several queues failing: "
 
@@ -61,10 +68,18 @@ class Ingested:
 
 
 async def ingest(
-    session: AsyncSession, alerts: Sequence[NormalizedAlert], settings: Settings, now: datetime
+    session: AsyncSession,
+    alerts: Sequence[NormalizedAlert],
+    settings: Settings,
+    now: datetime,
+    *,
+    drill: DrillMark | None = None,
 ) -> Ingested:
+    """`drill`: the alerts are a drill run's (already namespaced, see `bot.drill.keys`):
+    they open or join that run's DRILL incident and nothing else."""
     if not alerts:
         return Ingested([], [])
+    alerts = await complete_partial(session, alerts)
     by_group: dict[str, list[NormalizedAlert]] = {}
     for alert in alerts:
         by_group.setdefault(alert.group_key, []).append(alert)
@@ -76,7 +91,7 @@ async def ingest(
     ids = await store_alerts(session, alerts, now)
     in_maintenance = active_window(settings.maintenance, now) is not None
     outcomes = [
-        await _route_group(session, groups[key], batch, settings, now, in_maintenance)
+        await _route_group(session, groups[key], batch, settings, now, in_maintenance, drill)
         for key, batch in sorted(by_group.items())
     ]
     return Ingested(ids, outcomes)
@@ -89,9 +104,11 @@ async def _route_group(
     settings: Settings,
     now: datetime,
     in_maintenance: bool,
+    drill: DrillMark | None = None,
 ) -> GroupOutcome:
     was_firing = group.status == "firing"
-    group.queue = group.queue or queue_of(group.group_key, [a.labels for a in batch])
+    if drill is None:  # a drill group is no queue's: real queue incidents never see it
+        group.queue = group.queue or queue_of(group.group_key, [a.labels for a in batch])
     stats = await group_stats(session, group.group_key)
     firing = stats.firing > 0
     if firing and not was_firing:
@@ -105,6 +122,8 @@ async def _route_group(
     incident = await open_incident_of(session, group)
     others = await _other_failing_queues(session, group, settings) if firing else []
     failing_queues = len(others) or await _queues_incident_open(session, group, settings)
+    if drill is not None:
+        others, failing_queues = [], 0
     view = GroupView(
         group_key=group.group_key,
         queue=group.queue,
@@ -116,10 +135,14 @@ async def _route_group(
         last_posted_at=group.last_posted_at,
         other_failing_queues=int(failing_queues),
     )
-    routing = route(view, settings.alerts, now, in_maintenance=in_maintenance)
+    routing = (
+        drill_routing(view, drill)
+        if drill is not None
+        else route(view, settings.alerts, now, in_maintenance=in_maintenance)
+    )
     if routing.action is not Action.POST:  # a POST below starts its clock afresh
         group.during_maintenance = routing.during_maintenance
-    incident_id = await _act(session, group, batch, routing, incident, others, settings, now)
+    incident_id = await _act(session, group, batch, routing, incident, others, settings, now, drill)
     return GroupOutcome(
         group.group_key, group.id, routing.action.value, routing.reason, incident_id
     )
@@ -154,17 +177,21 @@ async def _act(
     others: list[AlertGroup],
     settings: Settings,
     now: datetime,
+    drill: DrillMark | None = None,
 ) -> int | None:
     alerts_channel = settings.slack.alerts_channel
     if routing.action is Action.OPEN_INCIDENT:
         joining = [group, *await lock_free_groups(session, others)]
-        opened = await open_incident(session, joining, routing, settings, now, also_named=others)
+        opened = await open_incident(
+            session, joining, routing, settings, now, also_named=others, drill=drill
+        )
         await _record_alerts(session, opened.id, batch, now)
         return opened.id
     if routing.action is Action.UPDATE_ROOM and incident is not None:
         await attach_alerts(session, group.group_key, incident.id, firing_only=True)
         incident.last_alert_at = now
         await _record_alerts(session, incident.id, batch, now)
+        await _raise_severity(session, incident, group.severity, settings, now)
         await request_room_summary(session, incident.id, now, settings.alerts.room_summary_debounce)
         return incident.id
     if routing.action is Action.POST:
@@ -188,6 +215,7 @@ async def open_incident(
     *,
     actor: str | None = None,
     also_named: list[AlertGroup] | None = None,
+    drill: DrillMark | None = None,
 ) -> Incident:
     """Open (or join) the incident for these groups; the first opener queues the war room.
     `also_named`: groups the title mentions though another transaction attaches them."""
@@ -203,6 +231,7 @@ async def open_incident(
         severity=severity,
         now=now,
         during_maintenance=routing.during_maintenance,
+        drill=drill is not None,
     )
     incident.last_alert_at = now
     if created:
@@ -219,7 +248,8 @@ async def open_incident(
             ),
             now,
         )
-        await request_war_room(session, incident, now, invitees=[actor] if actor else [])
+        invitees = [actor] if actor else list(drill.invitees if drill else ())
+        await request_war_room(session, incident, now, invitees=invitees)
         await plan_clock(session, incident, settings.escalation.get(severity), now)
     for group in groups:
         await _join(session, incident, group, created, settings, now)
@@ -291,3 +321,26 @@ async def _record_alerts(
             ),
             now,
         )
+
+
+async def _raise_severity(
+    session: AsyncSession, incident: Incident, severity: str, settings: Settings, now: datetime
+) -> None:
+    """An alert more severe than its open incident raises it, as a responder would with
+    `/incident severity`: the new severity's clock replaces the old one from now (a warning
+    room turned critical gets its DR-plan step). An alert never lowers a severity."""
+    if SEVERITY_RANK.get(severity, 1) <= SEVERITY_RANK.get(incident.severity, 1):
+        return
+    before = incident.severity
+    text = f"Severity {before} → {severity} (a {severity} alert joined)"
+    entry = TimelineEntry(
+        kind=EventKind.SEVERITY_CHANGED,
+        occurred_at=now,
+        source="alert",
+        text=text,
+        data={"before": before, "after": severity},
+    )
+    await set_severity(session, incident, severity, settings.escalation.get(severity), entry, now)
+    said = f"{text}: its clock starts now."
+    notice = f":construction: DRILL — {said}" if incident.is_drill else f":rotating_light: {said}"
+    await request_room_message(session, incident, notice, now)

@@ -96,6 +96,7 @@ async def post_group(ctx: OpContext, job: Job) -> After | None:
         alerts,
         ZoneInfo(services.settings.timezone),
         total=stats.firing + stats.resolved,
+        integrations=services.settings.integrations.items,
     )
     if not job.payload.get("new") and group.message_ts and group.message_channel:
         await ctx.slack.call(

@@ -1,16 +1,18 @@
-"""`warroom`: serve, migrate, check-config, export."""
+"""`warroom`: serve, migrate, check-config, export, drill."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import dataclasses
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
-from bot.config.loader import load_config, redact_url
+from bot.config.loader import load_config, redact_url, unset_outside_variables
 from bot.config.schema import ConfigError
 from bot.config.settings import RuntimeConfig
+from bot.drill.cli import add_drill_parser, run_drill
 from bot.exports.cli_export import add_export_parser, run_export
 
 EPILOG = "Configuration: WARROOM_CONFIG (YAML) plus environment variables; see README.md."
@@ -56,13 +58,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_config_option(check)
     add_export_parser(sub, EPILOG)
+    add_drill_parser(sub, EPILOG)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    env: Mapping[str, str] = os.environ
+    if args.command == "drill":
+        env = drill_environment(args.config, env)
     try:
-        runtime = load_config(args.config)
+        runtime = load_config(args.config, env)
     except ConfigError as exc:
         print(f"warroom: the configuration has {len(exc.problems)} problem(s):", file=sys.stderr)
         for problem in exc.problems:
@@ -74,7 +80,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(_migrate(runtime))
     if args.command == "export":
         return asyncio.run(run_export(runtime, args.incident, args.format, args.output))
+    if args.command == "drill":
+        return run_drill(runtime, args)
     return _serve(runtime, args.host, args.port)
+
+
+def drill_environment(config: str | None, env: Mapping[str, str]) -> dict[str, str]:
+    """A drill sends nothing to backends, tickets or the status page: their unset variables
+    get a placeholder (and a note) instead of failing the config."""
+    unset = unset_outside_variables(config, env)
+    if unset:
+        names = ", ".join(unset)
+        print(
+            f"warroom drill: not set, fine for a drill (nothing is sent): {names}", file=sys.stderr
+        )
+    return {**env, **{name: drill_placeholder(name) for name in unset}}
+
+
+def drill_placeholder(name: str) -> str:
+    url = name.upper().endswith(("URL", "ENDPOINT", "WEBHOOK"))
+    return "https://unset-in-drill.invalid" if url else "unset-in-drill"
 
 
 def _check_config(runtime: RuntimeConfig) -> int:

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from bot.core import drill
 from bot.core.timeline import EventKind, TimelineEntry
 from bot.db.incidents import incident_for_channel, record
 from bot.db.operations import AuditEntry, audit, expire_operations
@@ -73,7 +74,8 @@ async def log_command(
                 session,
                 incident_id,
                 TimelineEntry(
-                    kind=EventKind.BACKEND_CALL,
+                    # A drill's command sent nothing: a command line, not a backend call.
+                    kind=EventKind.COMMAND if outcome == drill.OUTCOME else EventKind.BACKEND_CALL,
                     occurred_at=now,
                     actor=invoked.user,
                     source="slack",

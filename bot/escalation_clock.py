@@ -17,6 +17,7 @@ from bot.config.settings import EscalationPolicy, NotifyTarget
 from bot.core.deadlines import human_duration
 from bot.core.escalation import OWED, Facts, Step, decide, first_deadlines
 from bot.core.timeline import EventKind, TimelineEntry
+from bot.db.alert_groups import OPEN_STATES
 from bot.db.incidents import record
 from bot.db.models import EscalationDeadline, Incident, RoleAssignment
 from bot.escalation_email import escalation_email_block
@@ -35,7 +36,6 @@ from bot.tickets import request_ticket
 log = logging.getLogger(__name__)
 BATCH = 100
 MAX_BATCHES = 20  # per tick: 2,000 steps; the rest at the next tick
-OPEN_STATES = ("triggered", "acknowledged", "mitigated")
 STEP_TITLES = {
     Step.TEAM_LEAD: "the team lead",
     Step.CTO: "the CTO/owner",
@@ -69,6 +69,26 @@ async def next_sequence(session: AsyncSession, incident_id: int) -> int:
         )
     )
     return 0 if taken is None else taken + 1
+
+
+async def set_severity(
+    session: AsyncSession,
+    incident: Incident,
+    severity: str,
+    policy: EscalationPolicy | None,
+    entry: TimelineEntry,
+    now: datetime,
+) -> None:
+    """The one way an incident's severity changes (by hand or by a more severe alert): the
+    incident, its timeline line (`entry`), and, while it is open, the new severity's clock
+    from now — a warning turned critical gets its DR plan."""
+    incident.severity = severity
+    incident.version += 1
+    incident.updated_at = now
+    if incident.state in OPEN_STATES:
+        await cancel_clock(session, incident.id, now)
+        await plan_clock(session, incident, policy, now)
+    await record(session, incident.id, entry, now)
 
 
 async def cancel_clock(session: AsyncSession, incident_id: int, now: datetime) -> None:
@@ -253,6 +273,8 @@ async def _notify(
             )
         )
     await request_room_message(session, incident, text, now, found)
+    if incident.is_drill:  # a drill speaks only in its room: no announce channel, no DMs
+        return
     if step is Step.DR_PLAN:
         await request_message(
             session,

@@ -17,7 +17,7 @@ from bot.core.timeline import EventKind, TimelineEntry
 from bot.db.alert_groups import release_groups
 from bot.db.incidents import record
 from bot.db.models import Incident, RoleAssignment
-from bot.escalation_clock import cancel_clock, plan_clock
+from bot.escalation_clock import cancel_clock, plan_clock, set_severity
 from bot.outbox.requests import (
     request_clock_refresh,
     request_message,
@@ -231,12 +231,11 @@ async def change_severity(
         before = incident.severity
         if before == severity:
             return Done(f"Incident #{incident_id} is already {severity}.")
-        incident.severity = severity
-        incident.version += 1
-        incident.updated_at = now
-        await record(
+        await set_severity(
             session,
-            incident.id,
+            incident,
+            severity,
+            services.settings.escalation.get(severity),
             _entry(
                 EventKind.SEVERITY_CHANGED,
                 f"Severity {before} → {severity}",

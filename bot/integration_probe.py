@@ -17,7 +17,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from bot.alert_pipeline import ingest
 from bot.backend_calls import Answer, call_backend
 from bot.command_log import Call
-from bot.config.operations import IntegrationsSettings
+from bot.config.operations import IntegrationSettings, IntegrationsSettings
 from bot.core.alerts import NormalizedAlert
 from bot.core.integration_health import (
     IntegrationShapeError,
@@ -152,7 +152,8 @@ async def _alert(services: Services, transitions: list[Transition]) -> bool:
 
 def internal_alert(t: Transition, settings: IntegrationsSettings, now: datetime) -> NormalizedAlert:
     firing = t.kind == "raise"
-    fallback = settings.items[t.name].fallback if t.name in settings.items else ""
+    item = settings.items.get(t.name, IntegrationSettings())
+    fallback = item.fallback
     summary = (
         f"Integration {t.name} is down ({t.failures} failed checks in a row)"
         if firing
@@ -163,10 +164,13 @@ def internal_alert(t: Transition, settings: IntegrationsSettings, now: datetime)
         fingerprint=f"{PROBE_ORIGIN}:{t.name}",
         group_key=f"integration:{t.name}",
         status="firing" if firing else "resolved",
-        severity="critical",
+        # `integrations.items.<name>.severity`: critical unless the runbook says otherwise.
+        severity=item.severity,
         summary=summary,
+        # The fallback first: the war-room intro shows only the description's first 200
+        # characters, and the runbook's instruction matters more than the error's wording.
         description="\n".join(
-            x for x in (t.last_error or "", f"Fallback: {fallback}" if fallback else "") if x
+            x for x in (f"Fallback: {fallback}" if fallback else "", t.last_error or "") if x
         ),
         labels={"integration": t.name, "origin": PROBE_ORIGIN},
         links={},

@@ -1,6 +1,7 @@
 """Status-page drafts: drafted from the incident, edited (a new version each time), approved
 by the Incident Commander or the communications lead, published when Statuspage is set up.
-Every step is on the incident's timeline; every version is kept."""
+Every step is on the incident's timeline; every version is kept. In a drill, drafting and
+approving work as usual, but nothing is sent to Statuspage (see bot.core.drill)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.backend_calls import call_backend
+from bot.core import drill
 from bot.core.deadlines import human_duration
 from bot.core.status_draft import (
     DraftFields,
@@ -41,12 +43,19 @@ class DraftError(Exception):
 class Published:
     ok: bool
     detail: str  # the Statuspage incident id, or what went wrong
+    drill: bool = False  # a drill's: marked published, nothing sent
 
 
 def publishing(services: Services) -> bool:
     settings = services.settings.statuspage
     backend = services.backends.get(settings.backend).settings
     return bool(settings.page_id and backend.base_url)
+
+
+async def is_drill(services: Services, incident_id: int) -> bool:
+    async with services.sessions.begin() as session:
+        incident = await session.get(Incident, incident_id)
+        return incident is not None and incident.is_drill
 
 
 async def new_draft(
@@ -196,11 +205,15 @@ async def settle_draft(
         draft.approved_by, draft.approved_at = user, now
         verb = "approved" if approve else "discarded"
         await _note(session, draft, f"Status-page draft v{draft.version} {verb}", user, now)
+        incident = await session.get(Incident, draft.incident_id)
+        if approve and incident and not drill.may_reach(incident.is_drill, drill.Outside.EMAIL):
+            await _note(session, draft, drill.email("customers").timeline, user, now)
     return draft
 
 
 async def publish(services: Services, draft: StatusDraft, now: datetime) -> Published:
-    """Create the Statuspage incident, or update the one an earlier draft created."""
+    """Create the Statuspage incident, or update the one an earlier draft created. A
+    drill's draft is marked published and noted, and nothing is sent."""
     settings = services.settings.statuspage
     async with services.sessions.begin() as session:
         earlier = await session.scalar(
@@ -212,6 +225,9 @@ async def publish(services: Services, draft: StatusDraft, now: datetime) -> Publ
             .order_by(StatusDraft.version.desc())
             .limit(1)
         )
+        incident = await session.get(Incident, draft.incident_id)
+        if incident and not drill.may_reach(incident.is_drill, drill.Outside.STATUS_PAGE):
+            return await _drill_publish(session, draft, earlier is not None, now)
     payload = {
         "incident": {
             "name": draft.name,
@@ -255,3 +271,14 @@ async def publish(services: Services, draft: StatusDraft, now: datetime) -> Publ
                 session, stored, f"Publishing failed: {detail}", draft.approved_by or "", now
             )
     return Published(answer.error is None, detail)
+
+
+async def _drill_publish(
+    session: AsyncSession, draft: StatusDraft, updating: bool, now: datetime
+) -> Published:
+    withheld = drill.status_page(draft.version, updating)
+    stored = await session.get(StatusDraft, draft.id, populate_existing=True)
+    if stored is not None:
+        stored.published_at = now
+        await _note(session, stored, withheld.timeline, draft.approved_by or "", now)
+    return Published(True, drill.PUBLISHED, drill=True)

@@ -17,6 +17,7 @@ import httpx
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.core import drill
 from bot.core.timeline import EventKind
 from bot.db.incidents import record
 from bot.db.models import Alert, AlertGroup, Incident, OutboxMessage
@@ -36,8 +37,12 @@ ALERTS_IN_TICKET = 20
 async def request_ticket(
     session: AsyncSession, services: Services, incident: Incident, now: datetime
 ) -> bool:
-    """Queue the incident's ticket; False (and a timeline line) when no webhook is set."""
+    """Queue the incident's ticket; False (and a timeline line) when no webhook is set or
+    the incident is a drill (the room is told so, marked DRILL)."""
     tickets = services.settings.tickets
+    if not drill.may_reach(incident.is_drill, drill.Outside.TICKET):
+        await _withheld(session, services, incident, drill.ticket(), now, tell_room=True)
+        return False
     if not tickets.url:
         await record(
             session,
@@ -75,6 +80,9 @@ async def request_ticket_resolution(
     )
     if asked is None or not services.settings.tickets.url:
         return
+    if not drill.may_reach(incident.is_drill, drill.Outside.TICKET):
+        await _withheld(session, services, incident, drill.ticket_resolution(), now)
+        return
     await enqueue(
         session,
         method=TICKET_RESOLVE,
@@ -96,11 +104,13 @@ async def ticket_fields(
     session: AsyncSession, services: Services, incident: Incident
 ) -> dict[str, Any]:
     tickets = services.settings.tickets
-    group = (
-        await session.scalar(select(AlertGroup).where(AlertGroup.group_key == incident.group_key))
-        if incident.group_key
-        else None
-    )
+    # The incident's own groups name its queue (its key may be the shared "queues" one).
+    groups = (
+        await session.scalars(
+            select(AlertGroup).where(AlertGroup.incident_id == incident.id).order_by(AlertGroup.id)
+        )
+    ).all()
+    queue = next((g.queue for g in groups if g.queue), None)
     alerts = (
         await session.scalars(
             select(Alert).where(Alert.incident_id == incident.id).limit(ALERTS_IN_TICKET)
@@ -112,7 +122,7 @@ async def ticket_fields(
         "incident_id": incident.id,
         "summary": f"[{incident.severity}] {incident.title}",
         "severity": incident.severity,
-        "queue": group.queue if group else None,
+        "queue": queue,
         "first_responder": incident.acknowledged_by or incident.declared_by,
         "opened_at": incident.created_at.isoformat(),
         "expected_resolution_at": (incident.created_at + tickets.expected_resolution).isoformat(),
@@ -131,8 +141,29 @@ async def ticket_fields(
     }
 
 
+async def _withheld(
+    session: AsyncSession,
+    services: Services,
+    incident: Incident,
+    withheld: drill.Withheld,
+    now: datetime,
+    *,
+    tell_room: bool = False,
+) -> None:
+    """A drill's ticket: the timeline line instead of the webhook call (and the room's)."""
+    data = {"drill": True, "skipped": True}
+    await record(
+        session, incident.id, entry(EventKind.TICKET, withheld.timeline, data, services), now
+    )
+    if tell_room:
+        await request_room_message(session, incident, withheld.notice, now)
+
+
 async def send_ticket(ctx: OpContext, job: Job) -> After | None:
-    """POST one ticket row to the webhook; failures are worker failures (retried or kept)."""
+    """POST one ticket row to the webhook; failures are worker failures (retried or kept).
+    A row of an incident that is (now) a drill is never sent: it only leaves its line."""
+    if await _is_drill(ctx.services, job.incident_id):
+        return _drill_instead(ctx.services, job)
     tickets = ctx.services.settings.tickets
     if not tickets.url:
         raise SlackFailure(job.method, "ticket_webhook_not_configured")
@@ -145,6 +176,30 @@ async def send_ticket(ctx: OpContext, job: Job) -> After | None:
     async def after(session: AsyncSession) -> dict[str, Any]:
         await _recorded(ctx.services, session, job, incident_id, key[:64])
         return {"status": status, "key": key[:64]}
+
+    return after
+
+
+async def _is_drill(services: Services, incident_id: int | None) -> bool:
+    if incident_id is None:
+        return False
+    async with services.sessions.begin() as session:
+        incident = await session.get(Incident, incident_id)
+        return incident is not None and not drill.may_reach(incident.is_drill, drill.Outside.TICKET)
+
+
+def _drill_instead(services: Services, job: Job) -> After:
+    withheld = drill.ticket_resolution() if job.method == TICKET_RESOLVE else drill.ticket()
+
+    async def after(session: AsyncSession) -> dict[str, Any]:
+        incident = await session.get(Incident, job.incident_id)
+        if incident is not None:
+            await _withheld(
+                session, services, incident, withheld, services.clock.now(),
+                tell_room=job.method == TICKET_CREATE,
+            )  # fmt: skip
+            services.doorbell.ring()
+        return {"drill": True}
 
     return after
 

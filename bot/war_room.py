@@ -237,7 +237,10 @@ async def _queue_announcement(
         title=incident.title,
         room_link=Mrkdwn(blocks.channel_link(incident.channel_id or "")),
     )
-    channel = channel_ref(target)
+    channel, ordering = channel_ref(target), channel_key(target)
+    if incident.is_drill and incident.channel_id:  # a drill never pages the real channels
+        text = f":construction: *DRILL* — a real incident would announce in {channel}: {text}"
+        channel, ordering = incident.channel_id, room_key(incident.id)
     await enqueue(
         session,
         method="chat.postMessage",
@@ -247,7 +250,7 @@ async def _queue_announcement(
             "blocks": [blocks.section(text)],
             "_then": "announced",
         },
-        ordering_key=channel_key(target),
+        ordering_key=ordering,
         incident_id=incident.id,
         now=now,
     )
@@ -423,6 +426,7 @@ async def post_intro(ctx: OpContext, job: Job) -> After | None:
         alerts,
         ZoneInfo(services.settings.timezone),
         total=firing + resolved,
+        integrations=services.settings.integrations.items,
     )
     data = await ctx.slack.call(
         "chat.postMessage", channel=incident.channel_id, text=message.text, blocks=message.blocks

@@ -11,7 +11,14 @@ from bot.config.operations import CampaignsSettings
 from bot.core.slack_text import safe
 from bot.slack import operation_messages as messages
 from commands.base import CommandContext, Executed, OperationRun, Reply, UsageError
-from commands.operations import access, ask_to_confirm, ran, reply
+from commands.operations import (
+    access,
+    ask_to_confirm,
+    drill_confirm,
+    drill_executed,
+    ran,
+    reply,
+)
 
 REASON_LIMIT = 300
 
@@ -51,6 +58,10 @@ class CampaignSwitch:
         verdict, refusal = await access(ctx)
         if refusal is not None:
             return refusal
+        fields = {"campaign_id": args.campaign_id, "reason": args.reason}
+        drilled = await drill_confirm(ctx, verdict, self.would(args), args=fields)
+        if drilled is not None:
+            return drilled
         status = await call_backend(
             ctx.services,
             self.settings.backend,
@@ -71,9 +82,13 @@ class CampaignSwitch:
         return await ask_to_confirm(
             ctx,
             verdict,
-            args={"campaign_id": args.campaign_id, "reason": args.reason},
+            args=fields,
             summary_lines=self._summary(args, status.data, status.error is not None),
         )
+
+    def would(self, args: CampaignArgs) -> str:
+        backend = safe(self.settings.backend, 40)
+        return f"ask the {backend} backend to {self.verb.lower()} {safe(args.campaign_id, 64)}"
 
     def _summary(self, args: CampaignArgs, data: Any, unknown: bool) -> list[str]:
         request = f"POST {self.path().replace('{id}', safe(args.campaign_id, 64))}"
@@ -93,6 +108,9 @@ class CampaignSwitch:
         return f" ({shown})" if shown else ""
 
     async def execute(self, args: dict[str, Any], run: OperationRun) -> Executed:
+        drilled = drill_executed(args)
+        if drilled is not None:
+            return drilled
         campaign_id = str(args.get("campaign_id", ""))
         services = run.services
         body = {"reason": str(args.get("reason", "")), "requested_by": run.requester}

@@ -1,5 +1,5 @@
 """`/incident` — declare and run incidents: declare, ack, ic, role, severity, update, note,
-mitigated, resolve, reopen, status, timeline, export, help."""
+mitigated, resolve, reopen, status, timeline, export, drill, help."""
 
 from __future__ import annotations
 
@@ -25,7 +25,16 @@ from bot.slack import blocks
 from bot.templates import Mrkdwn
 from bot.war_room import wait_for_room
 from commands.base import CommandContext, Reply
-from commands.incident_args import USAGE, Declare, Help, IncidentArgs, Stats, Targeted, parse
+from commands.incident_args import (
+    USAGE,
+    Declare,
+    Drill,
+    Help,
+    IncidentArgs,
+    Stats,
+    Targeted,
+    parse,
+)
 
 ROOM_WAIT_SECONDS = 10.0
 MOVES = {
@@ -38,8 +47,13 @@ MOVES = {
 
 class IncidentCommand:
     name = "/incident"
-    description = "Declare and run an incident: declare, ack, ic, update, resolve, status, help"
-    usage = "declare <sev> <title> | ack | ic | update <text> | resolve | status | help"
+    description = (
+        "Declare and run an incident: declare, ack, ic, update, resolve, status, drill, help"
+    )
+    usage = (
+        "declare <sev> <title> | ack | ic | update <text> | resolve | status"
+        " | drill [scenario] | help"
+    )
 
     def __init__(self, priorities: dict[str, Severity]) -> None:
         self.priorities = priorities
@@ -52,6 +66,8 @@ class IncidentCommand:
             return self._help(ctx)
         if isinstance(args, Declare):
             return await self._declare(args, ctx)
+        if isinstance(args, Drill):
+            return self._drill(args, ctx)
         if isinstance(args, Stats):
             text = await stats_text(ctx.services, args.days, ctx.now)
             return Reply(text=text, blocks=[blocks.section(text)])
@@ -106,6 +122,16 @@ class IncidentCommand:
         except ExportError as exc:
             return Reply(text=f":warning: {exc}")
         return Reply(text=text)
+
+    def _drill(self, args: Drill, ctx: CommandContext) -> Reply:
+        from bot.drill.start import choose_scenario, start_drill, what_will_happen
+
+        settings = ctx.services.settings
+        chosen, text = choose_scenario(args.scenario, settings.alerts, settings.drills_dir)
+        if chosen is not None:
+            start_drill(ctx.services, chosen, ctx.invocation.user_id)
+            text = what_will_happen(chosen)
+        return Reply(text=text, blocks=[blocks.section(text)])
 
     def _help(self, ctx: CommandContext) -> Reply:
         text = ctx.services.templates.render(

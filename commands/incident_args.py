@@ -37,12 +37,14 @@ USAGE = {
     "timeline": "/incident timeline [N] [#id]",
     "stats": "/incident stats [days]",
     "export": "/incident export [md|json|csv|html] [#id]",
+    "drill": "/incident drill [scenario]",
     "help": "/incident help",
 }
 
 _MENTION = re.compile(r"^<@([A-Z0-9]{2,32})(?:\|[^>]*)?>$")
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,31}$")
 _ID = re.compile(r"^#?(\d{1,12})$")
+_SCENARIO = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 
 
 @dataclass(frozen=True)
@@ -74,7 +76,14 @@ class Stats:
     days: int = 30
 
 
-IncidentArgs = Help | Declare | Targeted | Stats
+@dataclass(frozen=True)
+class Drill:
+    """`/incident drill`: list the scenarios; `/incident drill <name>`: start one."""
+
+    scenario: str | None = None
+
+
+IncidentArgs = Help | Declare | Targeted | Stats | Drill
 
 
 def usage_error(sub: str, why: str) -> UsageError:
@@ -90,6 +99,8 @@ def parse(text: str, priorities: dict[str, Severity]) -> IncidentArgs:
         return _declare(rest, priorities)
     if sub == "stats":
         return _stats(rest)
+    if sub == "drill":
+        return _drill(rest)
     parser = _PARSERS.get(sub)
     if parser is None:
         raise UsageError(f"`/incident {sub}` is not a subcommand — try: {', '.join(USAGE)}")
@@ -113,6 +124,18 @@ def _stats(rest: str) -> Stats:
     if rest.isdigit() and 0 < int(rest) <= MAX_STATS_DAYS:
         return Stats(int(rest))
     raise usage_error("stats", f"`{rest}` is not a number of days (1-{MAX_STATS_DAYS})")
+
+
+def _drill(rest: str) -> Drill:
+    words = rest.split()
+    if not words:
+        return Drill()
+    if len(words) > 1:
+        raise usage_error("drill", "name one scenario")
+    name = words[0].lower()
+    if not _SCENARIO.match(name):
+        raise usage_error("drill", f"`{words[0][:64]}` is not a scenario name")
+    return Drill(name)
 
 
 def _severity(sub: str, word: str, priorities: dict[str, Severity]) -> Severity:

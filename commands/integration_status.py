@@ -8,10 +8,11 @@ from zoneinfo import ZoneInfo
 
 from bot.command_log import Call
 from bot.config.operations import IntegrationsSettings
+from bot.core.slack_text import safe
 from bot.integration_probe import probe
 from bot.slack import operation_messages as messages
 from commands.base import CommandContext, Reply, UsageError
-from commands.operations import access, checked_name, ran, reply
+from commands.operations import checked_name, gate, ran, reply
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,7 @@ class IntegrationStatusCommand:
         return IntegrationStatusArgs(name, force)
 
     async def run(self, args: IntegrationStatusArgs, ctx: CommandContext) -> Reply:
-        _verdict, refusal = await access(ctx)
+        _verdict, refusal = await gate(ctx, self.would(args))
         if refusal is not None:
             return refusal
         names = [args.name] if args.name else sorted(self.settings.items)
@@ -70,6 +71,10 @@ class IntegrationStatusCommand:
             only=args.name,
         )
         return reply(rendered)
+
+    def would(self, args: IntegrationStatusArgs) -> str:
+        which = f"*{safe(args.name, 64)}*" if args.name else "every integration"
+        return f"ask the {safe(self.settings.backend, 40)} backend for the health of {which}"
 
 
 def combined(calls: list[Call], backend: str) -> Call | None:

@@ -12,7 +12,7 @@ from bot.core.queue_health import MetricsShapeError, judge_all, parse_metrics
 from bot.core.slack_text import safe
 from bot.slack import operation_messages as messages
 from commands.base import CommandContext, Reply, UsageError
-from commands.operations import access, checked_name, ran, reply
+from commands.operations import checked_name, gate, ran, reply
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,7 @@ class QueueStatusCommand:
         return QueueStatusArgs(checked_name(words[0], "queue") if words else None)
 
     async def run(self, args: QueueStatusArgs, ctx: CommandContext) -> Reply:
-        _verdict, refusal = await access(ctx)
+        _verdict, refusal = await gate(ctx, self.would(args))
         if refusal is not None:
             return refusal
         answer = await call_backend(
@@ -74,3 +74,7 @@ class QueueStatusCommand:
             generated_at=metrics.generated_at,
         )
         return reply(rendered)
+
+    def would(self, args: QueueStatusArgs) -> str:
+        which = f" of *{safe(args.queue, 64)}*" if args.queue else ""
+        return f"read the queue metrics{which} from the {safe(self.settings.backend, 40)} backend"

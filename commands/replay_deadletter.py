@@ -13,7 +13,16 @@ from bot.core.queue_health import MetricsShapeError, parse_metrics
 from bot.core.slack_text import safe
 from bot.slack import operation_messages as messages
 from commands.base import CommandContext, Executed, OperationRun, Reply, UsageError
-from commands.operations import access, ask_to_confirm, checked_name, ran, reply
+from commands.operations import (
+    access,
+    ask_to_confirm,
+    checked_name,
+    drill_answer,
+    drill_confirm,
+    drill_executed,
+    ran,
+    reply,
+)
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 10_000
@@ -70,6 +79,14 @@ class ReplayDeadletterCommand:
         verdict, refusal = await access(ctx)
         if refusal is not None:
             return refusal
+        fields = {"queue": args.queue, "limit": args.limit}
+        drilled = (
+            await drill_answer(ctx, self.would(args))
+            if args.dry_run
+            else await drill_confirm(ctx, verdict, self.would(args), args=fields, danger=True)
+        )
+        if drilled is not None:
+            return drilled
         if args.dry_run:
             return await self._dry_run(args, ctx)
         waiting = await self._dead_letters(ctx, args.queue)
@@ -83,10 +100,15 @@ class ReplayDeadletterCommand:
         return await ask_to_confirm(
             ctx,
             verdict,
-            args={"queue": args.queue, "limit": args.limit},
+            args=fields,
             summary_lines=lines,
             danger=True,
         )
+
+    def would(self, args: ReplayArgs) -> str:
+        backend, queue = safe(self.settings.backend, 40), safe(args.queue, 64)
+        what = "for a dry run of replaying" if args.dry_run else "to replay"
+        return f"ask the {backend} backend {what} up to {args.limit:,} dead letters of {queue}"
 
     async def _dead_letters(self, ctx: CommandContext, queue: str) -> str:
         """ " (12 waiting)" from the queue metrics, when they can be read."""
@@ -124,6 +146,9 @@ class ReplayDeadletterCommand:
         )
 
     async def execute(self, args: dict[str, Any], run: OperationRun) -> Executed:
+        drilled = drill_executed(args)
+        if drilled is not None:
+            return drilled
         queue, limit = str(args.get("queue", "")), int(args.get("limit", DEFAULT_LIMIT))
         answer = await self._replay(run.services, queue, limit, False, run.idempotency_key)
         if answer.error is not None:

@@ -1,7 +1,10 @@
 """The bot and the Slack sandbox as two real HTTP servers on loopback, as in production.
 
 The bot talks to the sandbox through slack_sdk with `base_url`; tests talk to the bot the
-way Slack does (signed requests) and read what reached "Slack" from the sandbox workspace.
+way Slack does and read what reached "Slack" from the sandbox workspace. Slack reaches the bot
+over one of its two transports (`running(..., transport=...)`): "http" (signed POSTs to
+/slack/events) or "socket" (Socket Mode: the bot opens a WebSocket to the sandbox with
+apps.connections.open and the sandbox pushes envelopes over it; their acks are the answers).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from bot.sandbox.slack_requests import (
     slash_command_body,
     view_submission_body,
 )
+from bot.sandbox.socket_mode import SOCKETS, SocketHub, deliver_body
 from bot.sandbox.web_api import new_response_url
 from bot.sandbox.workspace import Channel, Message, Workspace, default_workspace
 from bot.server.app import create_app
@@ -37,6 +41,7 @@ from bot.server.app import create_app
 SIGNING_SECRET = "test-signing-secret-0123456789"
 ALERT_TOKEN = "test-alert-token-0123456789"
 T = TypeVar("T")
+TRANSPORTS = ("http", "socket")
 
 
 def bound_socket() -> socket.socket:
@@ -53,6 +58,9 @@ def url_of(sock: socket.socket) -> str:
 
 @dataclass
 class Ack:
+    """The bot's answer to an act: the HTTP response, or over Socket Mode 200 and the ack's
+    payload as JSON text ("" for a bare ack); 504 "operation_timeout…" when never acked."""
+
     status: int
     text: str
 
@@ -71,6 +79,9 @@ class Harness:
     runners: list[web.AppRunner] = field(default_factory=list)
     # Every bot process sharing the database (the first is `bot_url`/`app`).
     replicas: list[tuple[str, web.Application]] = field(default_factory=list)
+    transport: str = "http"
+    # the sandbox's Socket Mode connections (live ones only with transport="socket")
+    sockets: SocketHub | None = None
 
     def channel(self, name: str) -> Channel:
         found = self.ws.channel_by_name(name)
@@ -94,6 +105,16 @@ class Harness:
         ) as resp:
             return Ack(resp.status, await resp.text())
 
+    async def send(self, body: bytes, content_type: str) -> Ack:
+        """Deliver a request body Slack would send, over this harness's transport."""
+        if self.transport == "http":
+            return await self.post_signed(body, content_type)
+        assert self.sockets is not None
+        status, text, error = await deliver_body(self.sockets, body, content_type)
+        if status is None or error is not None:
+            return Ack(504, error or "no answer")
+        return Ack(status, text)
+
     async def slash(self, text: str, *, user: str = "U0ONCALL", channel: str = "general") -> Ack:
         """Type a slash command as `user` in #`channel`, exactly as Slack would post it."""
         command, _, rest = text.partition(" ")
@@ -108,7 +129,7 @@ class Harness:
             response_url=f"{self.sandbox_url}/response/{token}",
             trigger_id=f"trigger-{token[-8:]}",
         )
-        return await self.post_signed(body, "application/x-www-form-urlencoded")
+        return await self.send(body, "application/x-www-form-urlencoded")
 
     async def alert(
         self, source: str, body: Any, *, token: str = ALERT_TOKEN, replica: int = 0
@@ -139,7 +160,7 @@ class Harness:
             response_url=f"{self.sandbox_url}/response/{token}",
             trigger_id=self.trigger(),
         )
-        return await self.post_signed(body, "application/x-www-form-urlencoded")
+        return await self.send(body, "application/x-www-form-urlencoded")
 
     def trigger(self) -> str:
         """A trigger id the sandbox issued just now (views.open takes it once, within 3 s)."""
@@ -162,7 +183,7 @@ class Harness:
                 "value": value,
             }
         body = view_submission_body(self.ws, user_id=user, view=view, values=values)
-        return await self.post_signed(body, "application/x-www-form-urlencoded")
+        return await self.send(body, "application/x-www-form-urlencoded")
 
     def intros(self, room: Channel) -> list[Message]:
         """The war-room intro(s): the bot's messages with the incident buttons."""
@@ -213,13 +234,19 @@ async def eventually(check: Callable[[], Any], within: float = 10.0) -> Any:
 
 
 def runtime_for(
-    database_url: str, slack_api_url: str, settings: Settings | None = None
+    database_url: str,
+    slack_api_url: str,
+    settings: Settings | None = None,
+    *,
+    app_token: str | None = None,
 ) -> RuntimeConfig:
+    """With `app_token`, create_app starts Socket Mode against `slack_api_url`."""
     return RuntimeConfig(
         settings=settings or Settings(),
         secrets=Secrets(
             slack_bot_token="xoxb-sandbox-token",
             slack_signing_secret=SIGNING_SECRET,
+            slack_app_token=app_token,
             alert_token=ALERT_TOKEN,
         ),
         database_url=database_url,
@@ -235,8 +262,14 @@ async def running(
     settings: Settings | None = None,
     clock: Clock | None = None,
     replicas: int = 1,
+    transport: str = "http",
 ) -> AsyncIterator[Harness]:
-    """The sandbox and `replicas` bot processes (apps) sharing one database, on loopback."""
+    """The sandbox and `replicas` bot processes (apps) sharing one database, on loopback.
+
+    transport="socket": each bot connects to the sandbox in Socket Mode (its app token set)
+    and the acts (`slash`, `press`, `submit`) go over the WebSocket; yields once every
+    replica's connection is live."""
+    assert transport in TRANSPORTS, transport
     ws = default_workspace(time.time())
     sandbox_sock = bound_socket()
     bot_socks = [bound_socket() for _ in range(replicas)]
@@ -248,13 +281,12 @@ async def running(
         alerts_url=f"{bot_url}/alerts/generic",
         alert_token=ALERT_TOKEN,
     )
-    runtime = runtime_for(database_url, f"{sandbox_url}/api/", settings)
+    app_token = ws.app_token if transport == "socket" else None
+    runtime = runtime_for(database_url, f"{sandbox_url}/api/", settings, app_token=app_token)
     apps = [create_app(runtime, clock=clock) for _ in bot_socks]
     runners = []
-    served = [
-        (sandbox_sock, create_sandbox_app(ws, time.time, page)),
-        *zip(bot_socks, apps, strict=True),
-    ]
+    sandbox = create_sandbox_app(ws, time.time, page)
+    served = [(sandbox_sock, sandbox), *zip(bot_socks, apps, strict=True)]
     for sock, application in served:
         runner = web.AppRunner(application, access_log=None)
         await runner.setup()
@@ -263,7 +295,20 @@ async def running(
     bots = [(url_of(sock), app) for sock, app in zip(bot_socks, apps, strict=True)]
     async with aiohttp.ClientSession() as http:
         try:
-            yield Harness(ws, bot_url, sandbox_url, runtime, http, apps[0], runners, bots)
+            if transport == "socket":
+                await eventually(lambda: len(sandbox[SOCKETS].live()) >= replicas)
+            yield Harness(
+                ws,
+                bot_url,
+                sandbox_url,
+                runtime,
+                http,
+                apps[0],
+                runners,
+                bots,
+                transport=transport,
+                sockets=sandbox[SOCKETS],
+            )
         finally:
             for runner in reversed(runners):
                 await runner.cleanup()

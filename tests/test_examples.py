@@ -58,6 +58,7 @@ DUTCH = frozenset(
         "beste",
         "ingelicht",
         "geopend",
+        "gewijzigd",
         "uitgenodigd",
         "leiding",
         "onderzoeken",
@@ -232,6 +233,8 @@ def test_funeral_platform_follows_the_integration_runbook(in_examples: None) -> 
         "PORTAL" in items["whatsapp"].fallback and "WHATSAPP_QUEUED" in items["whatsapp"].fallback
     )
     assert "API_PENDING" in items["insurer"].fallback and "MANUAL" in items["insurer"].fallback
+    # Severity Levels: "P2 - High: Eén integratie down" — P2 is a warning.
+    assert {item.severity for item in items.values()} == {s.priorities["P2"]}
     assert s.integrations.probe_every == timedelta(minutes=5)
     backend = s.backends["integrations"]
     assert (backend.retries, backend.breaker_failures, backend.breaker_open_for) == (

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import gc
 import io
 import json
 import tracemalloc
@@ -289,6 +290,7 @@ async def test_exports_stream_in_bounded_memory(sessions: async_sessionmaker[Any
 
     async def peak(fmt: str) -> tuple[int, int]:
         size = 0
+        gc.collect()  # garbage left by earlier work is not this export's
         tracemalloc.start()
         async for chunk in export_chunks(sessions, iid, fmt, Settings(), batch_size=100):
             size += len(chunk)
@@ -301,10 +303,13 @@ async def test_exports_stream_in_bounded_memory(sessions: async_sessionmaker[Any
     small = {fmt: await peak(fmt) for fmt in ("json", "html")}
     await add_events(2800)
     for fmt, (small_size, small_peak) in small.items():
+        await peak(fmt)  # warmed as the small one was: caches sized for the bigger run
         size, big_peak = await peak(fmt)
         assert size > 1_000_000 and size > 10 * small_size, fmt
-        # 15 times the events: the peak grows by at most the write buffer, not with the output.
-        assert big_peak - small_peak < (size - small_size) / 4, (fmt, small_peak, big_peak)
+        # 15 times the events: the peak grows by far less than the output (a buffered export
+        # would hold all of it). Alone the growth is ~140 kB of ~1.1 MB more output; within the
+        # full suite (tracemalloc sees every thread) up to ~340 kB was seen: bound at half.
+        assert big_peak - small_peak < (size - small_size) / 2, (fmt, small_peak, big_peak)
 
 
 def test_the_slash_command_parses_format_and_incident() -> None:

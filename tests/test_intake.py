@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import select
 
 from bot.config.settings import ServerSettings, Settings
-from bot.db.models import Alert
+from bot.db.models import Alert, AlertGroup
 from bot.sandbox.page import SAMPLE_ALERTS
 from tests.db_reads import rows
 from tests.harness import ALERT_TOKEN, Harness, running
@@ -73,6 +73,39 @@ async def test_generic_shapes_are_accepted(database_url: str) -> None:
         stored = await _alerts(database_url)
         assert len(stored) == 3
         assert {a.source for a in stored} == {"generic"}
+
+
+async def test_a_pagerduty_resolve_without_payload_keeps_the_alert(database_url: str) -> None:
+    """PagerDuty's resolve names only the dedup key: the stored alert keeps its group (here a
+    payload.group), severity and text, and that group resolves."""
+    async with running(database_url) as h:
+        trigger = {
+            "event_action": "trigger",
+            "dedup_key": "insurer-api-down",
+            "payload": {
+                "summary": "Insurer API down",
+                "severity": "critical",
+                "source": "claims",
+                "group": "insurer",
+            },
+        }
+        assert (await _post(h, "generic", trigger))[0] == 202
+        [before] = await _alerts(database_url)
+        resolve = {"event_action": "resolve", "dedup_key": "insurer-api-down"}
+        assert (await _post(h, "generic", resolve))[0] == 202
+        [after] = await _alerts(database_url)
+        assert after.status == "resolved" and after.ends_at is not None
+        kept = ("group_key", "severity", "summary", "labels")
+        assert [getattr(after, k) for k in kept] == [getattr(before, k) for k in kept]
+        assert before.group_key == "pagerduty:insurer" and before.summary == "Insurer API down"
+        groups = await rows(database_url, select(AlertGroup.__table__))
+        assert [(g.group_key, g.status) for g in groups] == [("pagerduty:insurer", "resolved")]
+        # A resolve for an alert never seen is stored as it came (nothing to keep).
+        assert (await _post(h, "generic", {**resolve, "dedup_key": "never-seen"}))[0] == 202
+        assert {a.summary for a in await _alerts(database_url)} == {
+            "Insurer API down",
+            "never-seen",
+        }
 
 
 async def test_concurrent_repeats_never_duplicate(database_url: str) -> None:

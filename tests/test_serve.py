@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
-import re
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,42 +13,13 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.cli import run_cli
+from tests.cli import run_cli, serving_sandbox
 
 
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[str]]]:
-    env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'demo.db'}",
-        "HOME": str(tmp_path),
-    }
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port", "0"],
-        stdout=subprocess.PIPE,
-        stderr=(tmp_path / "stderr.log").open("w"),
-        text=True,
-        env=env,
-        cwd=tmp_path,
-    )
-    assert proc.stdout is not None
-    url = None
-    deadline = time.monotonic() + 60
-    while url is None and time.monotonic() < deadline:
-        line = proc.stdout.readline()
-        if not line and proc.poll() is not None:
-            break
-        if match := re.search(r"Open (http://127\.0\.0\.1:\d+)/sandbox", line):
-            url = match.group(1)
-    if url is None:
-        proc.kill()
-        pytest.fail(f"serve did not start: {(tmp_path / 'stderr.log').read_text()}")
-    try:
-        yield url, proc
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(10)
+    with serving_sandbox(tmp_path) as served:
+        yield served
 
 
 def _state(client: httpx.Client, url: str) -> dict[str, Any]:
@@ -120,7 +88,7 @@ def test_demo_flow_and_graceful_stop(
 
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(40) == 0
-    log_lines = (tmp_path / "stderr.log").read_text().splitlines()
+    log_lines = (tmp_path / "serve.log").read_text().splitlines()
     records = [json.loads(line) for line in log_lines if line.startswith("{")]
     assert records, log_lines
     assert any(

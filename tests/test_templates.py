@@ -78,6 +78,12 @@ CONTEXTS: dict[str, dict[str, Any]] = {
         "declared_at": "03:12 CET",
         "is_drill": False,
         "during_maintenance": True,
+        "fallbacks": [
+            {
+                "integration": Mrkdwn("whatsapp"),
+                "text": Mrkdwn("Switch chat to the PORTAL channel; queue as WHATSAPP_QUEUED."),
+            }
+        ],
     },
     "incident_header.txt.j2": {"incident_id": 7, "title": "WhatsApp down", "is_drill": True},
     "alert_list.md.j2": {
@@ -112,6 +118,12 @@ CONTEXTS: dict[str, dict[str, Any]] = {
         "severity": "warning",
         "title": "RentGuy queue backlog 640 jobs",
         "first_fired_at": "03:12 CET",
+        "fallbacks": [
+            {
+                "integration": Mrkdwn("whatsapp"),
+                "text": Mrkdwn("Switch chat to the PORTAL channel; queue as WHATSAPP_QUEUED."),
+            }
+        ],
     },
     "alert_post_status.md.j2": {
         "status": "resolved",

@@ -30,6 +30,34 @@ def resolve_config_path(explicit: str | None, env: Mapping[str, str]) -> str | N
     return "warroom.yaml" if Path("warroom.yaml").is_file() else None
 
 
+def unset_outside_variables(explicit_path: str | None, env: Mapping[str, str]) -> list[str]:
+    """The variables the config needs but `env` lacks: every `${NAME}` without a default and
+    every backend's `auth_env`. A drill sends nothing outside, so it may run without them."""
+    path = resolve_config_path(explicit_path, env)
+    raw = _read_yaml(path, []) if path else {}
+    names: set[str] = set()
+
+    def walk(value: Any) -> None:
+        if isinstance(value, dict):
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+        elif isinstance(value, str):
+            names.update(m.group(1) for m in _ENV_REF.finditer(value) if m.group(2) is None)
+
+    try:
+        walk(raw)
+    except RecursionError:  # an alias inside itself: load_config reports it
+        return []
+    backends = raw.get("backends") if isinstance(raw, dict) else None
+    for backend in (backends or {}).values() if isinstance(backends, dict) else ():
+        if isinstance(backend, dict) and isinstance(backend.get("auth_env"), str):
+            names.add(backend["auth_env"])
+    return sorted(name for name in names if name and name not in env)
+
+
 def load_config(
     explicit_path: str | None = None, env: Mapping[str, str] | None = None
 ) -> RuntimeConfig:
@@ -175,21 +203,27 @@ def _check_settings(settings: Settings) -> list[Problem]:
                 f'"{prefix}" must be 1-20 lowercase letters, digits, - or _ (e.g. inc)',
             )
         )
-    if settings.templates_dir and not Path(settings.templates_dir).is_dir():
-        problems.append(
-            Problem("templates_dir", f'"{settings.templates_dir}" is not a directory — create it')
-        )
+    for name in ("templates_dir", "drills_dir"):
+        folder = getattr(settings, name)
+        if folder and not Path(folder).is_dir():
+            problems.append(Problem(name, f'"{folder}" is not a directory — create it'))
     return problems
 
 
 def _anchored(settings: Settings, path: str | None) -> Settings:
-    """A relative `templates_dir` is read from the config file's folder, wherever Warroom
-    is started from."""
-    folder = settings.templates_dir
-    if not folder or not path or os.path.isabs(folder):
+    """A relative `templates_dir` or `drills_dir` is read from the config file's folder,
+    wherever Warroom is started from."""
+    if not path:
         return settings
+    base = os.path.dirname(os.path.abspath(path))
+
+    def anchor(folder: str | None) -> str | None:
+        return os.path.join(base, folder) if folder and not os.path.isabs(folder) else folder
+
     return dataclasses.replace(
-        settings, templates_dir=os.path.join(os.path.dirname(os.path.abspath(path)), folder)
+        settings,
+        templates_dir=anchor(settings.templates_dir),
+        drills_dir=anchor(settings.drills_dir),
     )
 
 

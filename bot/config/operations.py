@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Literal
 
 from bot.config.durations import format_duration
 
@@ -94,6 +95,9 @@ class IntegrationSettings:
     fallback: str = ""
     # None: the backend client's default timeout.
     timeout: timedelta | None = None
+    # The severity of the probe's alert when this integration is down (a runbook may call
+    # one integration down a warning and keep critical for a wider outage).
+    severity: Literal["critical", "warning", "info"] = "critical"
 
 
 def default_integrations() -> dict[str, IntegrationSettings]:

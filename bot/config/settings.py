@@ -341,6 +341,8 @@ class Settings:
     # Who may run which command; mutating ones are denied until listed here.
     permissions: dict[str, CommandPermission] = field(default_factory=default_permissions)
     templates_dir: str | None = None
+    # The team's own drill scenarios (*.yaml), besides the shipped ones; /incident drill lists both.
+    drills_dir: str | None = None
 
 
 @dataclass(frozen=True)

@@ -86,6 +86,9 @@ class NormalizedAlert:
     ends_at: datetime | None  # None for Go's zero time
     kind: Literal["alert", "smoke"] = "alert"
     details: dict[str, Any] = field(default_factory=dict)
+    # Only the status is news (a PagerDuty resolve/acknowledge without a payload): the stored
+    # alert keeps its group, severity, text and labels (`bot.db.alerts.complete_partial`).
+    partial: bool = False
 
 
 def map_severity(value: str | None, settings: AlertSettings) -> Severity:
@@ -369,6 +372,7 @@ def _pagerduty(
         starts_at=parse_timestamp(payload.get("timestamp"), "payload.timestamp") or now,
         ends_at=now if status == "resolved" else None,
         details=details,
+        partial=not trigger and payload_raw is None,
     )
 
 

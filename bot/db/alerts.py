@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Insert, Table
+from sqlalchemy import Insert, Table, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.alerts import NormalizedAlert
@@ -70,3 +71,36 @@ async def store_alerts(
     dialect = session.get_bind().dialect.name
     result = await session.execute(_upsert(dialect), rows)
     return [int(i) for i in result.scalars()]
+
+
+async def complete_partial(
+    session: AsyncSession, alerts: Sequence[NormalizedAlert]
+) -> list[NormalizedAlert]:
+    """A partial alert (only its status is news) takes the rest from the stored alert with
+    the same fingerprint, so it lands in the same group with the same text; unknown ones stay
+    as they are."""
+    keys = {(a.source, a.fingerprint) for a in alerts if a.partial}
+    if not keys:
+        return list(alerts)
+    stored = {
+        (row.source, row.fingerprint): row
+        for row in await session.scalars(
+            select(Alert).where(tuple_(Alert.source, Alert.fingerprint).in_(keys))
+        )
+    }
+    return [_completed(a, stored.get((a.source, a.fingerprint))) for a in alerts]
+
+
+def _completed(alert: NormalizedAlert, row: Alert | None) -> NormalizedAlert:
+    if not alert.partial or row is None:
+        return alert
+    return dataclasses.replace(
+        alert,
+        group_key=row.group_key,
+        severity=row.severity,  # type: ignore[arg-type]  # stored from a Severity
+        summary=row.summary,
+        description=row.description,
+        labels={**row.labels, **alert.labels},
+        links=dict(row.links) or alert.links,
+        starts_at=row.starts_at or alert.starts_at,
+    )

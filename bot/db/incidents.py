@@ -43,6 +43,7 @@ async def open_incident_for_key(
     severity: str,
     now: datetime,
     during_maintenance: bool = False,
+    drill: bool = False,
 ) -> tuple[Incident, bool]:
     """The open incident for `key`, created if there is none: `(incident, created)`.
 
@@ -58,7 +59,7 @@ async def open_incident_for_key(
             state="triggered",
             open_group_key=key,
             group_key=key,
-            is_drill=False,
+            is_drill=drill,
             during_maintenance=during_maintenance,
             created_at=now,
             updated_at=now,

@@ -137,6 +137,7 @@ async def request_topic(
         severity=incident.severity,
         title=incident.title,
         state=incident.state,
+        is_drill=incident.is_drill,
     )
     await enqueue(
         session,

@@ -26,6 +26,9 @@ def prepare_sandbox(runtime: RuntimeConfig, workspace: Workspace, self_url: str)
         secrets=dataclasses.replace(
             runtime.secrets,
             slack_bot_token=workspace.bot_token,
+            # Events reach the bot over HTTP from its own page: a real xapp- token would only
+            # stall start-up against a sandbox that is not listening yet.
+            slack_app_token=None,
             slack_signing_secret=runtime.secrets.slack_signing_secret or secrets.token_hex(16),
             alert_token=runtime.secrets.alert_token or secrets.token_urlsafe(24),
         ),

@@ -44,6 +44,8 @@ class Ctx:
     now: float
     # absolute URL of this sandbox's file-upload endpoint for a file id
     upload_url: Callable[[str], str]
+    # absolute ws:// URL of this sandbox's Socket Mode endpoint for a ticket (None: not served)
+    socket_url: Callable[[str], str] | None = None
 
 
 _TRUE = {"1", "true", "yes", "on"}

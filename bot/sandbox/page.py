@@ -2,7 +2,9 @@
 
 A person picks who they are acting as, reads channels, types slash commands, presses
 buttons, submits modals and adds reactions. Each act becomes the signed request Slack
-would send to the bot's ``/slack/events`` (see ``slack_requests``). Server-rendered with
+would send to the bot's ``/slack/events`` (see ``slack_requests``), or, while the bot holds
+a Socket Mode connection, the same payload as an envelope over it (``socket_mode``: the
+ack's payload is read as the HTTP response body would be). Server-rendered with
 Jinja2 (autoescape on); forms work without JavaScript. Call :func:`add_page_routes` before
 the app is mounted as a sub-application (aiohttp prefixes routes at mount time).
 """
@@ -12,18 +14,16 @@ from __future__ import annotations
 import json
 import re
 import secrets
-import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
 
 import aiohttp
-import jinja2
 from aiohttp import web
 
 from bot.sandbox import slack_requests as sr
+from bot.sandbox.page_filters import environment
+from bot.sandbox.socket_mode import TIMEOUT_ERROR, SocketHub, deliver_body
 from bot.sandbox.workspace import DEFAULT_CHANNELS, JSON, Channel, Message, ResponseUrl, Workspace
 
 TIMEOUT = aiohttp.ClientTimeout(total=5)
@@ -47,7 +47,6 @@ SAMPLE_ALERTS: dict[str, JSON] = {
 }
 REACTIONS = ("eyes", "white_check_mark", "+1", "fire", "rotating_light", "pray")
 _WAR_ROOM = re.compile(r"^(inc|incident|dr|war|wr)[-_]")
-_MENTION = re.compile(r"<([@#!])([^>|]+)(?:\|([^>]*))?>|<((?:https?|mailto):[^>|]+)(?:\|([^>]*))?>")
 _NAME = "sandbox-page-"
 ACTION_WORDS = {
     "open_incident": "opened (or joined) incident #{incident_id}: see its war room",
@@ -66,6 +65,7 @@ class PageConfig:
     signing_secret: str
     alerts_url: str  # the bot's POST /alerts/generic
     alert_token: str  # bearer token for it
+    timezone: str = "UTC"  # message times on the page: `warroom serve` passes settings.timezone
 
 
 @dataclass
@@ -73,53 +73,6 @@ class Flash:
     level: str  # "info" | "error" | "ephemeral"
     text: str
     blocks: list[JSON] = field(default_factory=list)
-
-
-def _environment(ws: Workspace) -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-
-    def plain(obj: Any) -> str:
-        """A text object or string as readable plain text (mentions resolved, never HTML)."""
-        text = obj.get("text", "") if isinstance(obj, dict) else str(obj or "")
-
-        def repl(m: re.Match[str]) -> str:
-            sigil, ident, label, url, url_label = m.groups()
-            if sigil == "@":
-                user = ws.users.get(ident)
-                return "@" + (label or (user.name if user else ident))
-            if sigil == "#":
-                chan = ws.channels.get(ident)
-                return "#" + (label or (chan.name if chan else ident))
-            if sigil == "!":
-                return label or "@" + ident.split("^")[0].replace("subteam", "group")
-            return f"{url_label} ({url})" if url_label else url
-
-        text = _MENTION.sub(repl, text)
-        return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
-
-    def user_name(user_id: str) -> str:
-        user = ws.users.get(user_id)
-        return user.real_name if user else user_id
-
-    def ts_time(ts: str) -> str:
-        try:
-            return time.strftime("%H:%M:%S", time.gmtime(float(ts)))
-        except ValueError:
-            return ts
-
-    def link(value: Any) -> str:
-        """Only http(s) links become hrefs: a bookmark can never carry ``javascript:``."""
-        text = str(value or "")
-        return text if text.startswith(("https://", "http://")) else "#"
-
-    env.filters.update(plain=plain, user_name=user_name, ts_time=ts_time, link=link)
-    return env
 
 
 def channel_kind(ws: Workspace, channel: Channel) -> str:
@@ -156,6 +109,8 @@ def _find_element(message: Message, block_id: str, action_id: str) -> JSON | Non
 
 def _ack_flash(what: str, status: int | None, body: str, error: str | None) -> Flash | None:
     """Turn the bot's answer into a line on the page (None: nothing worth showing)."""
+    if error is not None and error.startswith(TIMEOUT_ERROR):
+        return Flash("error", f'{what} failed with the error "{TIMEOUT_ERROR}" ({error})')
     if error is not None:
         return Flash("error", f"{what}: bot unreachable ({error})")
     if status != 200:
@@ -186,10 +141,16 @@ async def _post(
 
 
 def add_page_routes(
-    app: web.Application, ws: Workspace, clock: Callable[[], float], config: PageConfig
+    app: web.Application,
+    ws: Workspace,
+    clock: Callable[[], float],
+    config: PageConfig,
+    *,
+    sockets: SocketHub | None = None,
 ) -> None:
-    """Add the page (``GET /``) and its form handlers to ``app``."""
-    env = _environment(ws)
+    """Add the page (``GET /``) and its form handlers to ``app``. With `sockets`, acts go
+    over Socket Mode whenever the bot has a live connection there (as Slack does)."""
+    env = environment(ws, config.timezone)
     flashes: OrderedDict[str, Flash] = OrderedDict()
     changes = [0]
 
@@ -217,7 +178,11 @@ def add_page_routes(
         target = request.app.router[_NAME + "index"].url_for().with_query(query)
         return web.HTTPSeeOther(str(target))
 
-    async def send_signed(body: bytes, content_type: str) -> tuple[int | None, str, str | None]:
+    async def send(body: bytes, content_type: str) -> tuple[int | None, str, str | None]:
+        """Deliver an act: over Socket Mode when connected (Slack then posts nothing over
+        HTTP), else as a signed POST to the bot's request URL."""
+        if sockets is not None and sockets.live():
+            return await deliver_body(sockets, body, content_type)
         headers = sr.signed_headers(body, int(clock()), config.signing_secret, content_type)
         return await _post(config.events_url, body, headers)
 
@@ -304,7 +269,7 @@ def add_page_routes(
             response_url=new_response_url(channel_id, user),
             trigger_id=new_trigger(),
         )
-        status, answer, error = await send_signed(body, sr.FORM)
+        status, answer, error = await send(body, sr.FORM)
         flash = _ack_flash(command_name, status, answer, error)
         raise back(request, form, flash or Flash("info", f"{text} sent"))
 
@@ -335,7 +300,7 @@ def add_page_routes(
             trigger_id=new_trigger(),
             action_ts=f"{clock():.6f}",
         )
-        status, answer, error = await send_signed(body, sr.FORM)
+        status, answer, error = await send(body, sr.FORM)
         raise back(request, form, _ack_flash("button", status, answer, error))
 
     async def view(request: web.Request) -> web.Response:
@@ -348,7 +313,7 @@ def add_page_routes(
         body = sr.view_submission_body(
             ws, user_id=user, view=current, values=values, trigger_id=new_trigger()
         )
-        status, answer, error = await send_signed(body, sr.FORM)
+        status, answer, error = await send(body, sr.FORM)
         if error is not None or status != 200:
             raise back(request, form, _ack_flash("modal", status, answer, error))
         try:
@@ -377,7 +342,7 @@ def add_page_routes(
         flash = None
         if current is not None and current.get("notify_on_close"):
             body = sr.view_closed_body(ws, user_id=form.get("user", ""), view=current)
-            status, answer, error = await send_signed(body, sr.FORM)
+            status, answer, error = await send(body, sr.FORM)
             flash = _ack_flash("modal closed", status, answer, error)
         raise back(request, form, flash)
 
@@ -400,7 +365,7 @@ def add_page_routes(
             ws, user_id=user, message=message, name=name, removed=removed, event_ts=f"{clock():.6f}"
         )
         body = sr.event_callback_body(ws, event, clock())
-        status, answer, error = await send_signed(body, sr.JSON_CONTENT)
+        status, answer, error = await send(body, sr.JSON_CONTENT)
         raise back(request, form, _ack_flash("reaction", status, answer, error))
 
     async def alert(request: web.Request) -> web.Response:

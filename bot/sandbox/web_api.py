@@ -5,6 +5,7 @@
 - `GET|POST /api/{method}`  the Web API methods (`slack_sdk` works against it unchanged)
 - `POST /upload/{file_id}`  the upload URL handed out by files.getUploadURLExternal
 - `POST /response/{token}`  interaction `response_url`s (see `new_response_url`)
+- `apps.connections.open` takes the app-level token (Socket Mode, see `socket_mode`)
 - `/_sandbox/faults` (POST adds, DELETE clears), `GET /_sandbox/state`, `POST /_sandbox/reset`
 """
 
@@ -20,7 +21,7 @@ from typing import Any
 
 from aiohttp import BodyPartReader, web
 
-from bot.sandbox import methods_chat, methods_conversations, methods_misc
+from bot.sandbox import methods_chat, methods_conversations, methods_misc, socket_mode
 from bot.sandbox.methods_blocks import check_blocks
 from bot.sandbox.methods_common import (
     Args,
@@ -36,6 +37,7 @@ METHODS: dict[str, Method] = {
     **methods_conversations.METHODS,
     **methods_chat.METHODS,
     **methods_misc.METHODS,
+    **socket_mode.METHODS,
 }
 
 UPLOAD_ROUTE = "sandbox_file_upload"
@@ -177,6 +179,11 @@ class _WebApi:
         path = request.app.router[UPLOAD_ROUTE].url_for(file_id=file_id)
         return str(request.url.origin().join(path))
 
+    def _socket_url(self, request: web.Request, ticket: str) -> str:
+        path = request.app.router[socket_mode.SOCKET_ROUTE].url_for(ticket=ticket)
+        url = request.url.origin().join(path)
+        return str(url.with_scheme("wss" if url.scheme == "https" else "ws"))
+
     async def method(self, request: web.Request) -> web.Response:
         name = request.match_info["method"]
         try:
@@ -195,9 +202,15 @@ class _WebApi:
             return _json({"ok": False, "error": "unknown_method", "req_method": name})
         if token is None:
             return _json({"ok": False, "error": "not_authed"})
-        if token != self.ws.bot_token:
-            return _json({"ok": False, "error": "invalid_auth"})
-        ctx = Ctx(now=self.clock(), upload_url=partial(self._upload_url, request))
+        auth_error = socket_mode.token_error(self.ws, name, token)
+        if auth_error is not None:
+            return _json({"ok": False, "error": auth_error})
+        sockets = socket_mode.SOCKET_ROUTE in request.app.router.named_resources()
+        ctx = Ctx(
+            now=self.clock(),
+            upload_url=partial(self._upload_url, request),
+            socket_url=partial(self._socket_url, request) if sockets else None,
+        )
         try:
             body = handler(self.ws, Args(params), ctx)
         except SlackError as err:
@@ -311,6 +324,7 @@ class _WebApi:
     async def reset(self, request: web.Request) -> web.Response:
         fresh = default_workspace(self.clock())
         fresh.bot_token = self.ws.bot_token
+        fresh.app_token = self.ws.app_token
         self.ws.replace_with(fresh)
         return _json({"ok": True})
 

@@ -110,6 +110,8 @@ class Workspace:
     bot_user_id: str = "U0BOT"
     bot_id: str = "B0BOT"
     bot_token: str = "xoxb-sandbox-token"  # noqa: S105 - the sandbox's own fake token
+    # the app-level token (Socket Mode's apps.connections.open takes it, nothing else does)
+    app_token: str = "xapp-1-A0WARROOM-1-sandbox"  # noqa: S105 - the sandbox's own fake token
     app_id: str = "A0WARROOM"
     domain: str = "warroom-sandbox"
     users: dict[str, User] = field(default_factory=dict)
@@ -124,6 +126,8 @@ class Workspace:
     # triggers already exchanged for a view (Slack honours each once)
     used_triggers: set[str] = field(default_factory=set)
     calls: list[tuple[str, JSON]] = field(default_factory=list)
+    # Socket Mode: one-time WebSocket URL ticket -> time apps.connections.open issued it
+    socket_tickets: dict[str, float] = field(default_factory=dict)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     # the last message ts handed out, in microseconds: ts values only ever go up
     last_ts_us: int = 0

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import aiohttp
@@ -34,6 +35,7 @@ from commands.registry import build_registry
 
 log = logging.getLogger(__name__)
 
+TICK_DRAIN_SECONDS = 10.0  # a tick is one short transaction; a stuck one is given up on
 RUNTIME = web.AppKey("runtime", RuntimeConfig)
 CLOCK = web.AppKey("clock", Clock)
 METRICS = web.AppKey("metrics", Metrics)
@@ -87,6 +89,7 @@ def _mount_sandbox(app: web.Application, runtime: RuntimeConfig, ws: Workspace) 
         signing_secret=runtime.secrets.slack_signing_secret or "",
         alerts_url=f"{runtime.self_url}/alerts/generic",
         alert_token=runtime.secrets.alert_token or "",
+        timezone=runtime.settings.timezone,  # the page's times in the zone the bot's texts use
     )
 
     async def to_page(_request: web.Request) -> web.StreamResponse:
@@ -171,23 +174,42 @@ async def _scheduler(app: web.Application) -> AsyncIterator[None]:
     scheduler = AsyncIOScheduler(timezone="UTC")
     metrics = app[METRICS]
     services = app[SERVICES]
+    ticks = _RunningTicks()
     scheduler.add_job(metrics.scheduler_tick, "interval", seconds=5, id="heartbeat")
     scheduler.add_job(
-        alert_tick, "interval", seconds=5, id="alert-tick", args=[services], max_instances=1
+        ticks.tracked(alert_tick),
+        "interval",
+        seconds=5,
+        id="alert-tick",
+        args=[services],
+        max_instances=1,
     )
     scheduler.add_job(
-        clock_tick, "interval", seconds=2, id="clock-tick", args=[services], max_instances=1
+        ticks.tracked(clock_tick),
+        "interval",
+        seconds=2,
+        id="clock-tick",
+        args=[services],
+        max_instances=1,
     )
     scheduler.add_job(
-        app[OUTBOX].housekeeping, "interval", seconds=30, id="outbox-housekeeping", max_instances=1
+        ticks.tracked(app[OUTBOX].housekeeping),
+        "interval",
+        seconds=30,
+        id="outbox-housekeeping",
+        max_instances=1,
     )
     scheduler.add_job(
-        expire_prompts, "interval", seconds=60, id="operation-expiry", args=[services]
+        ticks.tracked(expire_prompts),
+        "interval",
+        seconds=60,
+        id="operation-expiry",
+        args=[services],
     )
     probe_every = services.settings.integrations.probe_every
     if probe_every is not None:
         scheduler.add_job(
-            probe_tick,
+            ticks.tracked(probe_tick),
             "interval",
             seconds=probe_every.total_seconds(),
             id="integration-probe",
@@ -197,4 +219,31 @@ async def _scheduler(app: web.Application) -> AsyncIterator[None]:
     scheduler.start()
     app[SCHEDULER] = scheduler
     yield
+    scheduler.pause()  # no new ticks; the running ones finish their transaction
+    await ticks.finished(within=TICK_DRAIN_SECONDS)
     scheduler.shutdown(wait=False)
+
+
+class _RunningTicks:
+    """The scheduler's ticks in flight, so shutdown lets them finish instead of cancelling
+    them halfway (APScheduler logs a cancelled job as an error)."""
+
+    def __init__(self) -> None:
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    def tracked(self, tick: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+        @functools.wraps(tick)
+        async def run(*args: Any) -> Any:
+            task = asyncio.current_task()
+            assert task is not None
+            self._tasks.add(task)
+            try:
+                return await tick(*args)
+            finally:
+                self._tasks.discard(task)
+
+        return run
+
+    async def finished(self, within: float) -> None:
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=within)

@@ -6,6 +6,10 @@ reaches a template either as a plain string (the template escapes it) or, when i
 capped to fit a Slack limit, escaped and cut here with `safe()` and marked `Mrkdwn`. Markup
 (mentions, channel links, `<url|title>` links) is built here from escaped parts only.
 
+An alert that names a configured integration (see bot.core.integration_fallback) gets that
+integration's runbook fallback as a "Fallback: …" line in the intro and the alerts-channel
+post, escaped and cut like alert text; templates that leave `fallbacks` out still render.
+
 The Open war room button is never offered for an `info` group. Smoke tests
 (`{"type":"smoke"}`) are always `info` (see bot.core.alerts), so this one rule covers them.
 """
@@ -18,7 +22,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
+from bot.config.operations import IntegrationSettings
 from bot.core.alert_fields import http_url
+from bot.core.integration_fallback import alert_fallbacks
 from bot.core.severity import SEVERITY_EMOJI
 from bot.core.slack_text import MESSAGE_TEXT_LIMIT, SECTION_TEXT_LIMIT, safe, truncate
 from bot.slack import blocks as kit
@@ -43,6 +49,8 @@ DESCRIPTION_CAP = 200
 LABEL_KEY_CAP = 100
 LABEL_VALUE_CAP = 300
 LINK_TITLE_CAP = 80
+FALLBACK_CAP = 300
+INTEGRATION_CAP = 100
 URL_CAP = 1000  # a longer URL is left out: cutting one would break the link
 LINKS_BUDGET = SECTION_TEXT_LIMIT - 200
 RESOLVED_EMOJI = ":white_check_mark:"
@@ -109,8 +117,10 @@ def war_room_intro(
     tz: ZoneInfo,
     *,
     total: int | None = None,
+    integrations: Mapping[str, IntegrationSettings] | None = None,
 ) -> Message:
-    """The pinned intro. `total`: how many alerts the incident has, when `alerts` is a page."""
+    """The pinned intro. `total`: how many alerts the incident has, when `alerts` is a page;
+    `integrations`: the configured ones, whose fallbacks the alerts may name."""
     header = {"incident_id": incident.id, "is_drill": incident.is_drill}
     declared_by = kit.user_mention(incident.declared_by) if incident.declared_by else ""
     body = templates.render(
@@ -121,6 +131,7 @@ def war_room_intro(
         declared_at=short_time(incident.created_at, tz),
         is_drill=incident.is_drill,
         during_maintenance=incident.during_maintenance,
+        fallbacks=_fallbacks(alerts, integrations),
     )
     buttons = [
         kit.button("Acknowledge", "incident_ack", str(incident.id), "primary"),
@@ -150,6 +161,7 @@ def alert_post(
     tz: ZoneInfo,
     *,
     total: int | None = None,
+    integrations: Mapping[str, IntegrationSettings] | None = None,
 ) -> Message:
     """A warning/info group's message in the alerts channel, edited as its state changes."""
     headline = templates.render(
@@ -158,6 +170,7 @@ def alert_post(
         severity=group.severity,
         title=_cap(group.title, SUMMARY_CAP),
         first_fired_at=short_time(group.first_fired_at, tz),
+        fallbacks=_fallbacks(alerts, integrations),
     )
     found = [kit.section(headline), *_alert_blocks(templates, alerts, tz, total=total)]
     status_lines = _status_lines(templates, group)
@@ -222,6 +235,19 @@ def _one_line(text: object) -> str:
 def _cap(text: object, limit: int) -> Mrkdwn:
     """Untrusted text on one line, escaped and cut to `limit` (with the marker)."""
     return Mrkdwn(safe(_one_line(text), limit))
+
+
+def _fallbacks(
+    alerts: Sequence[AlertLike], integrations: Mapping[str, IntegrationSettings] | None
+) -> list[dict[str, Mrkdwn]]:
+    """The runbook fallbacks the alerts name (firing ones first), escaped and cut."""
+    if not integrations:
+        return []
+    pairs = [(a.labels, a.description) for a in _ordered(alerts)]
+    return [
+        {"integration": _cap(f.integration, INTEGRATION_CAP), "text": _cap(f.text, FALLBACK_CAP)}
+        for f in alert_fallbacks(pairs, integrations)
+    ]
 
 
 def _ordered(alerts: Sequence[AlertLike]) -> list[AlertLike]:

@@ -23,7 +23,14 @@ async def socket_mode_ctx(app: web.Application) -> AsyncIterator[None]:
     handler = AsyncSocketModeHandler(
         app[BOLT], runtime.secrets.slack_app_token, web_client=web_client
     )
-    await handler.connect_async()
+    try:
+        # The first URL is asked for here: a refused app token fails start-up with Slack's
+        # error instead of the client retrying in the background forever.
+        handler.client.wss_uri = await handler.client.issue_new_wss_url()
+        await handler.connect_async()
+    except BaseException:
+        await handler.close_async()
+        raise
     log.info("socket mode connected")
     yield
     await handler.close_async()

@@ -1,5 +1,6 @@
 """The status-page draft in the war room: its message, and its Edit (a modal), Approve and
-Discard buttons. A draft's message is edited in place as it moves on."""
+Discard buttons. A draft's message is edited in place as it moves on. In a drill the
+approved draft is marked published but not sent, and the customer e-mail is marked DRILL."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
+from bot.core import drill
 from bot.core.slack_text import safe
 from bot.core.status_draft import STATUSES
 from bot.db.models import StatusDraft
@@ -15,14 +17,24 @@ from bot.services import Services
 from bot.slack import blocks
 from bot.slack.alert_actions import Listener, pressed, say_privately
 from bot.slack.gateway import SlackFailure
-from bot.status_drafts import DraftError, edit_draft, new_draft, publish, publishing, settle_draft
+from bot.status_drafts import (
+    DraftError,
+    edit_draft,
+    is_drill,
+    new_draft,
+    publish,
+    publishing,
+    settle_draft,
+)
 from bot.templates import Mrkdwn
 
 log = logging.getLogger(__name__)
 EDIT_VIEW = "status_draft_edit"
 
 
-def draft_blocks(services: Services, draft: StatusDraft, published: bool) -> tuple[str, list[Any]]:
+def draft_blocks(
+    services: Services, draft: StatusDraft, published: bool, drill_published: bool = False
+) -> tuple[str, list[Any]]:
     components = ", ".join(f"{k}: {v}" for k, v in draft.components.items())
     quoted = "\n".join(f"> {line}" if line else ">" for line in safe(draft.body, 2500).splitlines())
     text = services.templates.render(
@@ -38,6 +50,8 @@ def draft_blocks(services: Services, draft: StatusDraft, published: bool) -> tup
         actor_mention=Mrkdwn(blocks.user_mention(draft.approved_by or "")),
         published=published,
     )
+    if drill_published:
+        text += f"\n{drill.MARK} *{drill.DRILL}* — {drill.PUBLISHED}."
     found: list[Any] = [blocks.section(text)]
     if draft.state == "draft":
         value = str(draft.id)
@@ -64,10 +78,12 @@ async def post_draft(services: Services, draft: StatusDraft, channel: str) -> No
             stored.message_channel, stored.message_ts = channel, str(data.get("ts") or "")
 
 
-async def show(services: Services, draft: StatusDraft, published: bool = False) -> None:
+async def show(
+    services: Services, draft: StatusDraft, published: bool = False, in_drill: bool = False
+) -> None:
     if not draft.message_channel or not draft.message_ts:
         return
-    text, found = draft_blocks(services, draft, published)
+    text, found = draft_blocks(services, draft, published, in_drill)
     try:
         await services.slack.call(
             "chat.update",
@@ -101,11 +117,11 @@ def _settle(services: Services, *, approve: bool) -> Listener:
         await _locate(services, draft, body)
         await show(services, draft)
         if approve:
-            await _customer_email(services, draft)
+            await _customer_email(services, draft, await is_drill(services, draft.incident_id))
         if not approve or not publishing(services):
             return
         result = await publish(services, draft, now)
-        await show(services, draft, published=result.ok)
+        await show(services, draft, published=result.ok and not result.drill, in_drill=result.drill)
         if not result.ok:
             await say_privately(
                 respond,
@@ -132,8 +148,9 @@ async def _locate(services: Services, draft: StatusDraft, body: dict[str, Any]) 
             stored.message_channel, stored.message_ts = channel, ts
 
 
-async def _customer_email(services: Services, draft: StatusDraft) -> None:
-    """The approved text as a copy-ready customer e-mail, in the draft's thread."""
+async def _customer_email(services: Services, draft: StatusDraft, in_drill: bool) -> None:
+    """The approved text as a copy-ready customer e-mail, in the draft's thread (in a
+    drill: marked DRILL, for practice only)."""
     if not draft.message_channel or not draft.message_ts:
         return
     email = services.templates.render_plain(
@@ -144,6 +161,10 @@ async def _customer_email(services: Services, draft: StatusDraft) -> None:
         every="15 minutes",
     )
     text = f"*Customer e-mail* (copy-ready):\n```{safe(email, 2800)}```"
+    if in_drill:
+        withheld = drill.email("customers")
+        text = f"{withheld.notice}\n*Customer e-mail for practice* (do not send):\n"
+        text += f"```{safe(email, 2700)}```"
     try:
         await services.slack.call(
             "chat.postMessage",

@@ -11,13 +11,10 @@ from __future__ import annotations
 import errno
 import http.client
 import json
-import os
-import re
 import signal
 import socket
 import sqlite3
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -27,6 +24,7 @@ import pytest
 
 from bot.server.app import STOP_GRACE_SECONDS
 from bot.server.serve import SHUTDOWN_TIMEOUT
+from tests.cli import serving_sandbox
 
 ALERT_TOKEN = "graceful-shutdown-test-token"
 ALERT = {
@@ -48,44 +46,10 @@ class Served:
 
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[Served]:
-    db = tmp_path / "warroom.db"
-    stderr = tmp_path / "stderr.log"
-    env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "HOME": str(tmp_path),
-        "DATABASE_URL": f"sqlite+aiosqlite:///{db}",
-        # Sandbox mode (no SLACK_BOT_TOKEN) keeps a given alert token.
-        "WARROOM_ALERT_TOKEN": ALERT_TOKEN,
-    }
-    with stderr.open("w") as err:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port", "0"],
-            stdout=subprocess.PIPE,
-            stderr=err,
-            text=True,
-            env=env,
-            cwd=tmp_path,
-        )
-    assert proc.stdout is not None
-    port = None
-    deadline = time.monotonic() + 60
-    while port is None and time.monotonic() < deadline:
-        line = proc.stdout.readline()
-        if not line and proc.poll() is not None:
-            break
-        if match := re.search(r"Open http://127\.0\.0\.1:(\d+)/sandbox", line):
-            port = int(match.group(1))
-    if port is None:
-        proc.kill()
-        proc.wait(10)
-        pytest.fail(f"serve did not start: {stderr.read_text()}")
-    try:
-        yield Served(proc, "127.0.0.1", port, db, stderr)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(10)
-        proc.stdout.close()
+    # Sandbox mode (no SLACK_BOT_TOKEN) keeps a given alert token.
+    with serving_sandbox(tmp_path, {"WARROOM_ALERT_TOKEN": ALERT_TOKEN}) as (url, proc):
+        port = int(url.rsplit(":", 1)[1])
+        yield Served(proc, "127.0.0.1", port, tmp_path / "demo.db", tmp_path / "serve.log")
 
 
 def _read_interim(sock: socket.socket) -> bytes:

@@ -7,8 +7,10 @@ import json
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -91,7 +93,9 @@ async def bot_server() -> AsyncIterator[tuple[FakeBot, BaseTestServer]]:
         yield bot, server
 
 
-async def _page(bot: FakeBot, events_url: str, alerts_url: str) -> AsyncIterator[Env]:
+async def _page(
+    bot: FakeBot, events_url: str, alerts_url: str, timezone: str = "UTC"
+) -> AsyncIterator[Env]:
     ws = default_workspace(time.time())
     page = web.Application()
     add_page_routes(
@@ -104,6 +108,7 @@ async def _page(bot: FakeBot, events_url: str, alerts_url: str) -> AsyncIterator
             signing_secret=SECRET,
             alerts_url=alerts_url,
             alert_token=ALERT_TOKEN,
+            timezone=timezone,
         ),
     )
     root = web.Application()
@@ -398,7 +403,8 @@ async def test_reaction_sends_event_callback(env: Env) -> None:
     assert event["item"] == {"type": "message", "channel": cid, "ts": msg.ts}
     assert event["user"] == "U0ONCALL" and event["item_user"] == "U0BOT"
     assert msg.reactions == {"eyes": ["U0ONCALL"]}
-    assert ":eyes: 1" in (await env.client.get("/", params={"channel": cid})).text
+    page = (await env.client.get("/", params={"channel": cid})).text
+    assert "👀 1</button>" in page and 'title=":eyes: Olivia' in page
 
     await env.client.post("/react", data=form | {"remove": "1"})
     assert json.loads(env.bot.requests[-1][1])["event"]["type"] == "reaction_removed"
@@ -476,7 +482,8 @@ async def test_bolt_routes_every_request_the_page_sends() -> None:
                 resp = await env.client.post(
                     "/command", data={"user": "U0IC", "channel": cid, "text": text}
                 )
-                assert "declared by @ic-oncall" in (await env.follow(resp)).text
+                shown = (await env.follow(resp)).text
+                assert 'declared by <span class="mention">@ic-oncall</span>' in shown
                 msg = _post_message(env.ws, cid, text="incident", blocks=INCIDENT_BLOCKS)
                 action = {"block_id": "incident_actions", "action_id": "incident_ack"}
                 base = {"user": "U0IC", "channel": cid, "message_ts": msg.ts}
@@ -512,3 +519,46 @@ def test_alert_outcome_says_what_the_intake_did() -> None:
     assert "recorded, not posted (suppressed <b>)" in text
     assert alert_outcome(400, '{"error": "bad"}') == 'intake answered 400 {"error": "bad"}'
     assert alert_outcome(202, "not json").startswith("intake answered 202")
+
+
+async def test_page_shows_mrkdwn_as_slack_does_and_times_with_their_zone(env: Env) -> None:
+    cid = env.channel("dr-war-room")
+    ch = env.ws.channels[cid]
+    text = (
+        ":stopwatch: *Clock for incident #1* · open 0m\n• status update: due 23:27 CET\n_Updated._"
+    )
+    pin = _post_message(env.ws, cid, text=text)
+    ch.pins.append(pin.ts)
+    _post_message(env.ws, cid, text=":eyes: *Incident #1 acknowledged* by <@U0ONCALL>")
+    _post_message(env.ws, cid, text="*<b>x</b>* <https://e.com/a_b_*c*|run_book> `<i>`")
+    section = {"type": "section", "text": md("> *Queue* ~x~"), "fields": [pt("*not bold*")]}
+    _post_message(env.ws, cid, text="fallback", blocks=[section])
+
+    html = (await env.client.get("/", params={"channel": cid})).text
+    assert "⏱️ <b>Clock for incident #1</b> · open 0m<br>• status update: due 23:27 CET<br>" in html
+    assert "<i>Updated.</i>" in html
+    assert "<b>Clock for incident #1</b> · open 0m • status update" in html  # the pin: one line
+    assert '👀 <b>Incident #1 acknowledged</b> by <span class="mention">@oncall</span>' in html
+    assert "<b>&lt;b&gt;x&lt;/b&gt;</b>" in html and "<b>x</b>" not in html
+    assert (
+        '<a href="https://e.com/a_b_*c*" rel="noopener noreferrer" target="_blank">run_book<'
+        in html
+    )
+    assert "<code>&lt;i&gt;</code>" in html
+    assert "<blockquote><b>Queue</b> <s>x</s></blockquote>" in html
+    assert "*not bold*" in html  # a plain_text object is not mrkdwn
+    when = time.strftime("%H:%M:%S", time.gmtime(float(pin.ts)))
+    assert f'<span class="when">{when} UTC' in html
+
+
+async def test_page_times_in_the_configured_zone(
+    bot_server: tuple[FakeBot, BaseTestServer],
+) -> None:
+    bot, server = bot_server
+    events = str(server.make_url("/slack/events"))
+    async for env in _page(bot, events, events, timezone="Europe/Amsterdam"):
+        cid = env.channel("general")
+        msg = _post_message(env.ws, cid, text="hello")
+        html = (await env.client.get("/", params={"channel": cid})).text
+        local = datetime.fromtimestamp(float(msg.ts), ZoneInfo("Europe/Amsterdam"))
+        assert f"{local:%H:%M:%S %Z}" in html and local.strftime("%Z") in ("CET", "CEST")

@@ -1,0 +1,288 @@
+"""Play a scenario: each step at its offset on the app's clock, alerts through the intake's
+parsers and the alert pipeline (marked as this drill run's), facilitator injects in the room;
+then the report and the timeline export in the drill room.
+
+The clock is the app's: a `SystemClock` plays in real time, a `ScaledClock` faster (the
+escalation clock runs just as fast), a `ManualClock` when a test moves it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import select
+
+from bot.alert_pipeline import ingest
+from bot.clock import speed_of
+from bot.core.alerts import AlertPayloadError
+from bot.core.slack_text import safe
+from bot.core.timeline import EventKind, TimelineEntry
+from bot.db.incidents import record
+from bot.db.models import Incident, TimelineEvent
+from bot.drill.keys import DrillMark, mark_alert, new_mark
+from bot.drill.progress import describe
+from bot.drill.report import DrillReport, IncidentSummary, build_report, offset_text
+from bot.drill.report_render import render_blocks, render_markdown
+from bot.drill.scenario import AlertStep, SayStep, Scenario, Step, parse_alert
+from bot.escalation_clock import OPEN_STATES, cancel_clock, clock_tick
+from bot.exports import ExportError
+from bot.exports.slack_upload import share_export
+from bot.outbox.requests import request_room_message
+from bot.services import Services
+from bot.war_room import wait_for_room
+
+log = logging.getLogger(__name__)
+Progress = Callable[[str], None]
+ROOM_WAIT_SECONDS = 15.0
+
+
+@dataclass(frozen=True)
+class DrillResult:
+    report: DrillReport
+    markdown: str
+    incident_id: int | None
+    export: str  # where the export went, or why it did not
+
+
+@dataclass
+class _Seen:
+    last_event_id: int = 0
+    resolved: bool = False
+    lines: list[str] = field(default_factory=list)
+
+
+class DrillPlayer:
+    def __init__(
+        self,
+        services: Services,
+        scenario: Scenario,
+        *,
+        invitees: tuple[str, ...] = (),
+        progress: Progress | None = None,
+        poll: float = 0.25,
+        tick_clock: bool = False,
+        mark: DrillMark | None = None,
+    ) -> None:
+        self.services = services
+        self.scenario = scenario
+        self.mark = mark or new_mark(scenario.name, invitees)
+        self.progress = progress or (lambda _line: None)
+        self.poll = poll
+        self.tick_clock = tick_clock  # also tick the escalation clock at each poll
+        self.incident_id: int | None = None
+        self.started_at: datetime | None = None
+        self.stopped = False
+        self._seen = _Seen()
+        self._waiting: list[SayStep] = []
+
+    def stop(self) -> None:
+        """End the drill now (Ctrl-C, SIGTERM): the report is still made and posted."""
+        self.stopped = True
+
+    async def play(self) -> DrillResult:
+        clock = self.services.clock
+        started = self.started_at = clock.now()
+        ends = offset_text(self.scenario.duration)
+        self._say(f"drill started: {self.scenario.title} ({len(self.scenario.steps)} steps, "
+                  f"ends at {ends} unless resolved earlier)")  # fmt: skip
+        for step in self.scenario.steps:
+            await self._until(started + step.at)
+            if self._seen.resolved or self.stopped:
+                break
+            await self._do(step)
+        await self._until(started + self.scenario.duration)
+        return await self.finish()
+
+    # --- time ---------------------------------------------------------------------------
+
+    async def _until(self, when: datetime) -> None:
+        """Wait for `when` on the clock, watching the incident; early if it is resolved."""
+        clock = self.services.clock
+        while True:
+            await self._watch()
+            now = clock.now()
+            if self._seen.resolved or self.stopped or now >= when:
+                return
+            if self.tick_clock:
+                await clock_tick(self.services)
+            speed = speed_of(clock)
+            wait = self.poll
+            if speed is not None:
+                wait = min(wait, (when - now).total_seconds() / speed)
+            await asyncio.sleep(max(wait, 0.005))
+
+    def _offset(self, when: datetime) -> str:
+        return offset_text(when - (self.started_at or when))
+
+    def _say(self, line: str, when: datetime | None = None) -> None:
+        when = when or self.services.clock.now()
+        shown = "".join(ch if ch.isprintable() else " " for ch in line)  # no terminal escapes
+        self.progress(f"{self._offset(when)} {shown}")
+
+    # --- steps --------------------------------------------------------------------------
+
+    async def _do(self, step: Step) -> None:
+        if isinstance(step, AlertStep):
+            await self._alert(step)
+        elif isinstance(step, SayStep):
+            await self._facilitate(step)
+
+    async def _alert(self, step: AlertStep) -> None:
+        services, now = self.services, self.services.clock.now()
+        try:
+            alerts = parse_alert(step.source, step.payload, services.settings.alerts, now)
+        except AlertPayloadError as exc:  # the config's alert settings differ from the check
+            self._say(f"alert skipped: {exc}")
+            return
+        marked = [mark_alert(a, self.mark, now) for a in alerts]
+        async with services.sessions.begin() as session:
+            ingested = await ingest(session, marked, services.settings, now, drill=self.mark)
+        services.doorbell.ring()
+        opened = next((g.incident_id for g in ingested.groups if g.incident_id), None)
+        if self.incident_id is None and opened is not None:
+            self.incident_id = opened
+            self._say(f"drill incident #{opened} opened; its room is being created")
+            for early in self._waiting:  # injects said before the room existed
+                await self._post_inject(early)
+            self._waiting.clear()
+
+    async def _facilitate(self, step: SayStep) -> None:
+        self._say(f"facilitator: {step.text}")
+        if self.incident_id is None:
+            self._say("(no drill room yet: posted there when it opens)")
+            self._waiting.append(step)
+            return
+        await self._post_inject(step)
+
+    async def _post_inject(self, step: SayStep) -> None:
+        services, now = self.services, self.services.clock.now()
+        text = f":performing_arts: *DRILL — facilitator:* {safe(step.text)}"
+        async with services.sessions.begin() as session:
+            incident = await session.get(Incident, self.incident_id)
+            if incident is None:
+                return
+            await request_room_message(session, incident, text, now)
+            await record(session, incident.id, _drill_entry(f"Facilitator: {step.text}", now), now)
+        services.doorbell.ring()
+
+    async def _watch(self) -> None:
+        """Print what happened in the drill incident since the last look."""
+        if self.incident_id is None:
+            return
+        async with self.services.sessions.begin() as session:
+            state = await session.scalar(
+                select(Incident.state).where(Incident.id == self.incident_id)
+            )
+            rows = (
+                await session.scalars(
+                    select(TimelineEvent)
+                    .where(
+                        TimelineEvent.incident_id == self.incident_id,
+                        TimelineEvent.id > self._seen.last_event_id,
+                    )
+                    .order_by(TimelineEvent.id)
+                )
+            ).all()
+        for row in rows:
+            self._seen.last_event_id = max(self._seen.last_event_id, row.id)
+            line = describe(row.kind, row.text, row.actor, row.data or {})
+            if line:
+                self._say(line, row.occurred_at)
+        self._seen.resolved = state in ("resolved", "closed")
+
+    # --- the end ------------------------------------------------------------------------
+
+    async def finish(self) -> DrillResult:
+        services = self.services
+        ended = services.clock.now()
+        await self._watch()
+        why = "incident resolved" if self._seen.resolved else "time is up"
+        self._say("drill over: " + ("stopped early" if self.stopped else why))
+        report = await self._report(ended)
+        markdown = render_markdown(report)
+        export = "no drill room: nothing uploaded"
+        if self.incident_id is not None:
+            export = await self._post(report, ended)
+        return DrillResult(report, markdown, self.incident_id, export)
+
+    async def _post(self, report: DrillReport, ended: datetime) -> str:
+        services, incident_id = self.services, self.incident_id
+        assert incident_id is not None
+        text, found = render_blocks(report)
+        async with services.sessions.begin() as session:
+            incident = await session.get(Incident, incident_id)
+            if incident is None:
+                return "the drill incident is gone: nothing uploaded"
+            if incident.state in OPEN_STATES:  # over: no more nagging (a resolved one has
+                await cancel_clock(session, incident_id, ended)  # only its archive step left)
+            await request_room_message(session, incident, text, ended, found)
+            summary = f"Drill ended: {report.breaches} breach(es); report posted"
+            await record(session, incident_id, _drill_entry(summary, ended), ended)
+        services.doorbell.ring()
+        room = await wait_for_room(services, incident_id, ROOM_WAIT_SECONDS)
+        if room is None:
+            return "the drill room was not created: export not uploaded"
+        try:
+            return await share_export(services, incident_id, "md", room)
+        except ExportError as exc:
+            log.warning("drill export not uploaded", extra={"error": str(exc)})
+            return f"export not uploaded: {exc}"
+
+    async def _report(self, ended: datetime) -> DrillReport:
+        assert self.started_at is not None
+        incident_summary: IncidentSummary | None = None
+        events: list[TimelineEntry] = []
+        if self.incident_id is not None:
+            async with self.services.sessions.begin() as session:
+                incident = await session.get(Incident, self.incident_id, populate_existing=True)
+                rows = (
+                    await session.scalars(
+                        select(TimelineEvent)
+                        .where(TimelineEvent.incident_id == self.incident_id)
+                        .order_by(TimelineEvent.occurred_at, TimelineEvent.id)
+                    )
+                ).all()
+            if incident is not None:
+                incident_summary = IncidentSummary(
+                    id=incident.id,
+                    title=incident.title,
+                    severity=incident.severity,
+                    opened_at=incident.created_at,
+                    state=incident.state,
+                    room=incident.channel_name,
+                )
+            events = [e for e in (_entry_of(r) for r in rows) if e is not None]
+        return build_report(
+            scenario=self.scenario.name,
+            title=self.scenario.title,
+            runbook=self.scenario.runbook,
+            started_at=self.started_at,
+            ended_at=ended,
+            incident=incident_summary,
+            events=events,
+            policies=self.services.settings.escalation,
+            stopped=self.stopped and not self._seen.resolved,
+        )
+
+
+def _drill_entry(text: str, now: datetime) -> TimelineEntry:
+    return TimelineEntry(kind=EventKind.MESSAGE_POSTED, occurred_at=now, source="drill", text=text)
+
+
+def _entry_of(row: TimelineEvent) -> TimelineEntry | None:
+    try:
+        kind = EventKind(row.kind)
+    except ValueError:
+        return None
+    return TimelineEntry(
+        kind=kind,
+        occurred_at=row.occurred_at,
+        text=row.text,
+        actor=row.actor,
+        source=row.source,
+        data=dict(row.data or {}),
+    )

@@ -1,0 +1,24 @@
+"""Scenario tests run on PostgreSQL (as production does), once per Slack transport."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from tests.conftest import _empty
+
+TRANSPORT_PARAMS = ["http", "socket"]
+
+
+@pytest.fixture(params=TRANSPORT_PARAMS)
+def transport(request: pytest.FixtureRequest) -> str:
+    value: str = request.param
+    return value
+
+
+@pytest.fixture
+def pg_url(postgresql_url: str) -> str:
+    """The session's PostgreSQL database, emptied for this test."""
+    asyncio.run(_empty(postgresql_url))
+    return postgresql_url
