@@ -44,3 +44,9 @@ class Services:
     doorbell: Doorbell = field(default_factory=Doorbell)
     backends: Backends = field(default_factory=Backends.none)
     probes: ProbeMemory = field(default_factory=ProbeMemory)
+    reads: async_sessionmaker[Any] | None = None  # read-only sessions for polls and waits
+
+    @property
+    def readers(self) -> async_sessionmaker[Any]:
+        """Sessions for reading only: they never hold SQLite's write lock."""
+        return self.reads or self.sessions

@@ -48,7 +48,7 @@ ALREADY_DONE = {"already_in_channel", "already_pinned", "cant_invite_self"}
 
 
 async def load_incident(services: Services, incident_id: int) -> Incident | None:
-    async with services.sessions.begin() as session:
+    async with services.readers.begin() as session:
         return await session.get(Incident, incident_id)
 
 

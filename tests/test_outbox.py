@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
+from bot.clock import ScaledClock
 from bot.config.settings import Settings, SlackSettings, WarRoomSettings
 from bot.db.engine import create_engine, session_factory
 from bot.db.models import OutboxMessage
@@ -300,3 +301,29 @@ async def test_someone_elses_channel_is_never_adopted(database_url: str) -> None
         await h.alert("alertmanager", FIRING)
         room = await ready(h, database_url)
         assert room.name == f"{name}-2"
+
+
+async def test_a_paced_post_waits_real_seconds_on_a_fast_drill_clock(database_url: str) -> None:
+    """Pacing is about Slack's real rate: on a clock running 100 times faster (a drill at
+    --speed 100) a post deferred for 10 real seconds waits 1,000 clock seconds, not 10."""
+    slow_posts = SlackSettings(rate_per_minute={"chat.postMessage": 6.0})  # 10 s a post
+    clock = ScaledClock(100)
+    async with running(database_url, settings=Settings(slack=slow_posts), clock=clock) as h:
+        for n in range(8):  # more than the bucket's burst of 5, all to #alerts-queues
+            body = {
+                "event_action": "trigger",
+                "dedup_key": f"paced-{n}",
+                "payload": {"summary": f"queue {n} slow", "severity": "warning", "source": "q"},
+            }
+            assert (await h.alert("generic", body))[0] == 202
+
+        async def deferred() -> list[Any]:
+            found = await rows(
+                database_url, select(OutboxMessage).where(OutboxMessage.last_error == "paced")
+            )
+            return [r for r in found if r.state == "pending"]
+
+        paced = await eventually(deferred)
+        ahead = min(r.not_before for r in paced) - clock.now()
+        assert ahead > timedelta(seconds=300), ahead
+        assert len(h.bot_messages("alerts-queues")) <= 6

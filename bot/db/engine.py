@@ -13,9 +13,14 @@ def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 
 
+READ_ONLY = "warroom_read_only"
+
+
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     """An engine; on SQLite every transaction takes the write lock up front (BEGIN IMMEDIATE),
-    so concurrent writers wait for each other instead of failing with `database is locked`."""
+    so concurrent writers wait for each other instead of failing with `database is locked`.
+    Sessions from `read_session_factory` begin deferred instead: a reader that polls never
+    holds the write lock, so it cannot starve the writers (WAL lets both run at once)."""
     if not is_sqlite(url):
         kwargs.setdefault("pool_pre_ping", True)
         return create_async_engine(url, **kwargs)
@@ -34,7 +39,8 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        reading = conn.get_execution_options().get(READ_ONLY, False)
+        conn.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
 
     return engine
 
@@ -46,3 +52,9 @@ def dialect_insert(dialect: str) -> Any:
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[Any]:
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def read_session_factory(engine: AsyncEngine) -> async_sessionmaker[Any]:
+    """Sessions that only read (polls, waits). Writing in one is a mistake: on SQLite its
+    deferred transaction could not wait its turn for the write lock."""
+    return async_sessionmaker(engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False)

@@ -173,7 +173,7 @@ class DrillPlayer:
         """Print what happened in the drill incident since the last look."""
         if self.incident_id is None:
             return
-        async with self.services.sessions.begin() as session:
+        async with self.services.readers.begin() as session:
             state = await session.scalar(
                 select(Incident.state).where(Incident.id == self.incident_id)
             )

@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.clock import speed_of
 from bot.config.settings import default_slack_rates
 from bot.core.pacing import Pacer, pacing_key
 from bot.core.retry import Failure, retry_delay
@@ -193,8 +194,9 @@ class OutboxWorker:
             if handler is None:
                 raise SlackFailure(job.method, "unknown_outbox_method")
             after = await handler(ctx, job)
-        except Defer as deferred:
-            await self._retry(job, deferred.seconds, "paced", counted=False)
+        except Defer as deferred:  # pacing waits real seconds; a drill's clock may run faster
+            speed = speed_of(self.services.clock) or 1.0
+            await self._retry(job, deferred.seconds * speed, "paced", counted=False)
             return
         except SlackFailure as exc:
             await self._failed(ctx, job, exc)

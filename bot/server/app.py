@@ -22,7 +22,7 @@ from bot.backends.registry import Backends
 from bot.clock import Clock, SystemClock
 from bot.config.loader import redact_url
 from bot.config.settings import RuntimeConfig
-from bot.db.engine import create_engine, session_factory
+from bot.db.engine import create_engine, read_session_factory, session_factory
 from bot.metrics import Metrics
 from bot.outbox.handlers import failure_hooks, handlers
 from bot.outbox.worker import OutboxWorker
@@ -125,6 +125,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     services = Services(
         settings=runtime.settings,
         sessions=session_factory(app[ENGINE]),
+        reads=read_session_factory(app[ENGINE]),
         slack=SlackGateway(app[SLACK_CLIENT]),
         templates=Templates(runtime.settings.templates_dir),
         clock=app[CLOCK],
