@@ -3,6 +3,7 @@ scenarios (each valid, also under its example config), the report's verdicts. Pu
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -25,9 +26,9 @@ from bot.drill.scenario import (
     SayStep,
     ScenarioError,
     load_scenario,
-    parse_alert,
     parse_scenario,
 )
+from bot.drill.scenario_alerts import parse_alert
 from tests.test_examples import env_for
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -85,7 +86,24 @@ def test_a_good_scenario_parses_with_a_default_duration() -> None:
         (GOOD + "colour: red\n", r"drill.yaml: unknown key `colour`"),
         (GOOD.replace("runbook:", "runbok:"), r"unknown key `runbok` — did you mean `runbook`"),
         (GOOD.replace("name: queue-drill", "name: Queue Drill!"), r"drill.yaml: name: .*slug"),
-        (GOOD.replace("title: A queue backs up\n", ""), r"drill.yaml: title: is required"),
+        (GOOD.replace("title: A queue backs up\n", "title: ''\n"), r"drill.yaml: title: must be"),
+        (GOOD.replace("name: queue-drill\n", ""), r"drill.yaml: name: is required"),
+        (GOOD.replace("at: 90s", "at: '1:75'"), r"steps\[1\]\.at: .*or as the drill prints"),
+        (
+            GOOD.replace(
+                "source: generic\n      payload: {queue: rentguy, severity: critical, b",
+                "source: generic\n      payload_file: x.json\n      payload: {queue: "
+                "rentguy, severity: critical, b",
+            ),
+            r"steps\[0\]\.alert: needs exactly one of `payload:` .* or `payload_file:`",
+        ),
+        (
+            GOOD.replace(
+                "payload: {queue: rentguy, severity: critical, backlog: 1240, message: Backlog}",
+                "payload_file: firing.json",
+            ),
+            r"steps\[0\]\.alert\.payload_file: only a scenario read from a file",
+        ),
         (
             GOOD.replace("at: 90s", "at: 2 minutes"),
             r"steps\[1\]\.at: \"2 minutes\" is not a duration — write 2m",
@@ -100,7 +118,8 @@ def test_a_good_scenario_parses_with_a_default_duration() -> None:
                 "source: generic\n      payload: {queue: rentguy, severity: critical, backlog",
                 "source: nagios\n      payload: {queue: rentguy, severity: critical, backlog",
             ),
-            r"steps\[0\]\.alert\.source: `nagios` — use one of alertmanager, grafana, generic",
+            r"steps\[0\]\.alert\.source: `nagios` — use one of alertmanager, grafana, generic, "
+            r"pagerduty",
         ),
         (
             GOOD.replace(
@@ -359,3 +378,68 @@ def test_a_deadline_missed_before_the_raise_stays_a_breach() -> None:
     )  # fmt: skip
     ack = report.duties[0]
     assert ack.policy == "within 5m (warning)" and ack.verdict == "breached by 2m"
+
+
+RECORDED = ROOT / "tests" / "fixtures" / "alertmanager"
+
+
+def test_a_minimal_file_takes_its_name_from_the_file_and_plays_recorded_payloads(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "recorded").mkdir()
+    for name in ("v4-firing.json", "v4-resolved.json"):
+        (tmp_path / "recorded" / name).write_bytes((RECORDED / name).read_bytes())
+    path = tmp_path / "night-shift.yaml"
+    path.write_text(
+        "steps:\n"
+        "  - {at: 0s, alert: {source: alertmanager, payload_file: recorded/v4-firing.json}}\n"
+        "  - {at: '+01:30', say: 'Who has the pager?'}\n"
+        "  - {at: 2:30, alert: {source: pagerduty, payload: {event_action: trigger,"
+        " dedup_key: pd-1, payload: {summary: Disk full, severity: critical, source: db1}}}}\n"
+        "  - at: '0:04:00'\n"
+        "    alert: {source: alertmanager, payload_file: recorded/v4-resolved.json}\n"
+    )
+    scenario = load_scenario(path)
+    assert (scenario.name, scenario.title, scenario.runbook) == (
+        "night-shift",
+        "night-shift",
+        "not named",
+    )
+    assert [s.at for s in scenario.steps] == [
+        timedelta(0),
+        timedelta(minutes=1, seconds=30),
+        timedelta(minutes=2, seconds=30),  # YAML reads 2:30 as 150 (base 60)
+        timedelta(minutes=4),
+    ]
+    first, _, paged, resolved = scenario.steps
+    assert isinstance(first, AlertStep) and isinstance(resolved, AlertStep)
+    assert first.payload == json.loads((RECORDED / "v4-firing.json").read_text())
+    assert resolved.payload["status"] == "resolved"
+    assert isinstance(paged, AlertStep) and paged.source == "generic"
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (None, r"payload_file \(p.json\): file not found — paths start at the scenario's folder"),
+        ("{not: [json", r"payload_file \(p.json\): not valid JSON or YAML"),
+        ("[1, 2]", r"payload_file \(p.json\): must hold a JSON object"),
+        ('{"version": "4", "alerts": []}', r"payload_file \(p.json\)\.\w+.*would answer 400"),
+        ("a: &x [1]\nb: *x\n", r"payload_file \(p.json\): not valid JSON or YAML"),
+        ("x" * (300 * 1024), r"payload_file \(p.json\): larger than 262,144 bytes"),
+    ],
+)
+def test_a_bad_payload_file_is_named_with_its_step(
+    tmp_path: Path, content: str | None, expected: str
+) -> None:
+    if content is not None:
+        (tmp_path / "p.json").write_text(content)
+    path = tmp_path / "drill.yaml"
+    path.write_text(
+        "name: d\nsteps:\n  - {at: 0s, alert: {source: alertmanager, payload_file: p.json}}\n"
+    )
+    with pytest.raises(ScenarioError) as caught:
+        load_scenario(path)
+    assert any(re.search(r"steps\[0\]\.alert\." + expected, p) for p in caught.value.problems), (
+        caught.value.problems
+    )

@@ -10,13 +10,18 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import ScaledClock
 from bot.config.settings import Settings, SlackSettings, WarRoomSettings
 from bot.db.engine import create_engine, session_factory
-from bot.db.models import OutboxMessage
-from bot.db.outbox import claim, enqueue, mark_sent
+from bot.db.models import AlertGroup, OutboxMessage
+from bot.db.outbox import Job, claim, enqueue, mark_sent
+from bot.outbox.requests import GROUP_POST
+from bot.outbox.worker import After, OpContext
 from bot.sandbox.workspace import Channel, Fault
+from bot.server.app import OUTBOX
 from tests.db_reads import incidents, rows, timeline
 from tests.harness import Harness, eventually, running
 
@@ -327,3 +332,46 @@ async def test_a_paced_post_waits_real_seconds_on_a_fast_drill_clock(database_ur
         ahead = min(r.not_before for r in paced) - clock.now()
         assert ahead > timedelta(seconds=300), ahead
         assert len(h.bot_messages("alerts-queues")) <= 6
+
+
+async def test_a_post_slack_took_while_the_database_failed_is_recorded_not_sent_again(
+    database_url: str,
+) -> None:
+    """The post went out, then recording it failed (the database went away): once the
+    database answers again the worker records that post instead of posting it twice."""
+    async with running(database_url) as h:
+        worker = h.app[OUTBOX]
+        post_group = worker.handlers[GROUP_POST]
+        failures = []
+
+        async def recording_fails_once(ctx: OpContext, job: Job) -> After | None:
+            after = await post_group(ctx, job)
+
+            async def record(session: AsyncSession) -> dict[str, Any] | None:
+                if not failures:
+                    failures.append(job.id)
+                    raise OperationalError("UPDATE alert_groups", {}, OSError("connection lost"))
+                return await after(session) if after is not None else None
+
+            return record
+
+        worker.handlers[GROUP_POST] = recording_fails_once
+        body = {
+            "event_action": "trigger",
+            "dedup_key": "once-only",
+            "payload": {"summary": "rentguy slow", "severity": "warning", "source": "rentguy"},
+        }
+        assert (await h.alert("generic", body))[0] == 202
+        await eventually(lambda: failures)
+        await eventually(lambda: outbox_states_settled(database_url), within=15)
+
+        posts = h.bot_messages("alerts-queues")
+        assert [m.text.count("rentguy slow") > 0 for m in posts] == [True]
+        [group] = await rows(database_url, select(AlertGroup.message_ts))
+        assert group.message_ts == posts[0].ts  # the post Slack took, recorded late
+        assert len(calls(h, "chat.postMessage")) == 1
+
+
+async def outbox_states_settled(database_url: str) -> bool:
+    states = await outbox_states(database_url)
+    return bool(states) and set(states) == {"sent"}

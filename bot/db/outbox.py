@@ -157,6 +157,18 @@ async def mark_retry(
     await session.execute(update(OutboxMessage).where(OutboxMessage.id == job_id).values(values))
 
 
+async def still_claimed(session: AsyncSession, job_id: int, worker: str) -> bool:
+    """`worker` still holds this row (its lease has not gone to another worker)."""
+    found = await session.scalar(
+        select(OutboxMessage.id).where(
+            OutboxMessage.id == job_id,
+            OutboxMessage.state == "sending",
+            OutboxMessage.claimed_by == worker,
+        )
+    )
+    return found is not None
+
+
 async def end_leases(session: AsyncSession, worker: str, until: dict[int, datetime]) -> None:
     """`worker` lost track of these rows (the database went away while they were being
     sent): they become claimable again at the given times, as if their lease had run out,

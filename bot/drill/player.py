@@ -27,7 +27,8 @@ from bot.drill.keys import DrillMark, mark_alert, new_mark
 from bot.drill.progress import describe
 from bot.drill.report import DrillReport, IncidentSummary, build_report, offset_text
 from bot.drill.report_render import render_blocks, render_markdown
-from bot.drill.scenario import AlertStep, SayStep, Scenario, Step, parse_alert
+from bot.drill.scenario import AlertStep, SayStep, Scenario, Step
+from bot.drill.scenario_alerts import parse_alert
 from bot.escalation_clock import OPEN_STATES, cancel_clock, clock_tick
 from bot.exports import ExportError
 from bot.exports.slack_upload import share_export

@@ -8,32 +8,36 @@ here, at load time, naming the step. The format is documented in docs/drill.md.
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import yaml
 
 from bot.config.durations import DurationError, format_duration, parse_duration
 from bot.config.settings import AlertSettings
-from bot.core.alerts import AlertPayloadError, NormalizedAlert
+from bot.drill.scenario_alerts import (
+    CHECKED_AT,
+    Context,
+    NoAliases,
+    Source,
+    alert_step,
+    parse_alert,
+    unknown_keys,
+)
 
 MAX_BYTES = 256 * 1024
 MAX_STEPS = 200
 MAX_SAY = 3000
 MAX_DURATION = timedelta(hours=4)
 DEFAULT_TAIL = timedelta(minutes=5)
-SOURCES = ("alertmanager", "grafana", "generic")
 TOP_KEYS = ("name", "title", "runbook", "description", "duration", "steps")
 STEP_KEYS = ("at", "alert", "say")
-ALERT_KEYS = ("source", "payload")
 _NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
-Source = Literal["alertmanager", "grafana", "generic"]
-_CHECKED_AT = datetime(2026, 1, 1, tzinfo=UTC)  # parsers want a `now`; payload checks only
+_CLOCK_OFFSET = re.compile(r"^\+?(?:(\d+):)?(\d+):([0-5]\d)$")  # +MM:SS, H:MM:SS (as printed)
 
 
 class ScenarioError(Exception):
@@ -79,19 +83,6 @@ class Scenario:
     origin: str = ""  # the file it came from
 
 
-def parse_alert(
-    source: str, payload: Any, settings: AlertSettings, now: datetime
-) -> list[NormalizedAlert]:
-    """The intake's parser for `source` (raises `AlertPayloadError`)."""
-    from bot.core.alerts import parse_alertmanager, parse_generic, parse_grafana
-
-    if source == "alertmanager":
-        return parse_alertmanager(payload, settings)
-    if source == "grafana":
-        return parse_grafana(payload, settings)
-    return parse_generic(payload, settings, now)
-
-
 # --- loading ----------------------------------------------------------------------------
 
 
@@ -112,37 +103,27 @@ def load_scenario(path: str | Path, settings: AlertSettings | None = None) -> Sc
         raise ScenarioError([f"{where}: file not found — check the path"]) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ScenarioError([f"{where}: cannot read the file ({exc})"]) from None
-    return parse_scenario(text, where, settings)
+    return parse_scenario(text, where, settings, folder=file.parent)
 
 
-def parse_scenario(text: str, where: str, settings: AlertSettings | None = None) -> Scenario:
+def parse_scenario(
+    text: str, where: str, settings: AlertSettings | None = None, *, folder: Path | None = None
+) -> Scenario:
+    """`folder` is where `payload_file:` paths start (the scenario file's folder)."""
     if len(text.encode("utf-8", "replace")) > MAX_BYTES:
         raise ScenarioError([f"{where}: larger than {MAX_BYTES:,} bytes — split the scenario"])
     raw = _read_yaml(text, where)
     problems: list[str] = []
-    scenario = _build(raw, where, settings or AlertSettings(), problems)
+    context = Context(where, settings or AlertSettings(), folder)
+    scenario = _build(raw, context, problems)
     if problems or scenario is None:
         raise ScenarioError(problems or [f"{where}: not a scenario"])
     return scenario
 
 
-class _NoAliases(yaml.SafeLoader):
-    """Anchors and aliases refused: a small file must not expand into a huge one."""
-
-    def compose_node(self, parent: Any, index: Any) -> Any:
-        if self.check_event(yaml.AliasEvent):
-            event = self.peek_event()
-            raise yaml.MarkedYAMLError(
-                problem="anchors and aliases (*name) are not allowed in a scenario — "
-                "write the value out",
-                problem_mark=event.start_mark,
-            )
-        return super().compose_node(parent, index)
-
-
 def _read_yaml(text: str, where: str) -> Any:
     try:
-        return yaml.load(text, Loader=_NoAliases)  # noqa: S506 - a SafeLoader subclass
+        return yaml.load(text, Loader=NoAliases)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         at = f"{where}:{mark.line + 1}:{mark.column + 1}" if mark else where
@@ -152,17 +133,6 @@ def _read_yaml(text: str, where: str) -> Any:
         raise ScenarioError(
             [f"{where}: a value cannot be read ({type(exc).__name__}) — quote it or flatten it"]
         ) from None
-
-
-def _unknown_keys(raw: Mapping[Any, Any], allowed: tuple[str, ...], at: str) -> list[str]:
-    found = []
-    for key in raw:
-        if key in allowed:
-            continue
-        close = difflib.get_close_matches(str(key), allowed, n=1)
-        hint = f"did you mean `{close[0]}`?" if close else f"allowed: {', '.join(allowed)}"
-        found.append(f"{at}: unknown key `{key}` — {hint}")
-    return found
 
 
 def _text(raw: Mapping[str, Any], key: str, at: str, problems: list[str], limit: int) -> str:
@@ -178,31 +148,42 @@ def _text(raw: Mapping[str, Any], key: str, at: str, problems: list[str], limit:
     return value.strip()
 
 
-def _build(raw: Any, where: str, settings: AlertSettings, problems: list[str]) -> Scenario | None:
+def _build(raw: Any, context: Context, problems: list[str]) -> Scenario | None:
+    where = context.where
     if not isinstance(raw, dict):
         shown = "empty" if raw is None else f"a {type(raw).__name__}"
         problems.append(
-            f"{where}: the file is {shown} — a scenario is a mapping with name, title, "
-            "runbook and steps (see docs/drill.md)"
+            f"{where}: the file is {shown} — a scenario is a mapping with a name, a title "
+            "and steps (see docs/drill.md)"
         )
         return None
     at = f"{where}: "
-    problems.extend(_unknown_keys(raw, TOP_KEYS, where))
+    problems.extend(unknown_keys(raw, TOP_KEYS, where))
+    name = _name(raw, context, problems)
+    title = _text(raw, "title", at, problems, 150) if "title" in raw else name
+    runbook = _text(raw, "runbook", at, problems, 300) if "runbook" in raw else "not named"
+    description = ""
+    if raw.get("description") is not None:
+        description = _text(raw, "description", at, problems, MAX_SAY)
+    steps = _steps(raw.get("steps"), context, problems)
+    duration = _duration_of(raw, steps, where, problems)
+    if problems:
+        return None
+    return Scenario(name, title, runbook, description, duration, tuple(steps), where)
+
+
+def _name(raw: Mapping[str, Any], context: Context, problems: list[str]) -> str:
+    """The `name:`; left out, the file's name when that is a slug (`rentguy.yaml`)."""
+    at = f"{context.where}: "
+    stem = Path(context.where).stem
+    if "name" not in raw and context.folder is not None and _NAME.match(stem):
+        return stem
     name = _text(raw, "name", at, problems, 63)
     if name and not _NAME.match(name):
         problems.append(
             f"{at}name: `{name}` — use a slug: lower-case letters, digits and dashes (mawaqit-down)"
         )
-    title = _text(raw, "title", at, problems, 150)
-    runbook = _text(raw, "runbook", at, problems, 300)
-    description = ""
-    if raw.get("description") is not None:
-        description = _text(raw, "description", at, problems, MAX_SAY)
-    steps = _steps(raw.get("steps"), where, settings, problems)
-    duration = _duration_of(raw, steps, where, problems)
-    if problems:
-        return None
-    return Scenario(name, title, runbook, description, duration, tuple(steps), where)
+    return name
 
 
 def _duration_of(
@@ -241,14 +222,19 @@ def _offset(value: object, at: str, problems: list[str]) -> timedelta | None:
     if isinstance(value, str) and value.strip().startswith("-"):
         problems.append(f"{at}: {value!r} is negative — offsets count from the start (0s)")
         return None
+    clock = _CLOCK_OFFSET.match(value.strip()) if isinstance(value, str) else None
+    if clock:
+        hours, minutes, seconds = (int(part or 0) for part in clock.groups())
+        return timedelta(hours=hours, minutes=minutes, seconds=seconds)
     try:
         return parse_duration(value)
     except DurationError as exc:
-        problems.append(f"{at}: {exc}")
+        problems.append(f"{at}: {exc} (or as the drill prints offsets: +02:30)")
         return None
 
 
-def _steps(raw: Any, where: str, settings: AlertSettings, problems: list[str]) -> list[Step]:
+def _steps(raw: Any, context: Context, problems: list[str]) -> list[Step]:
+    where = context.where
     if raw is None:
         problems.append(f"{where}: steps: is required — a list of `- at: 0s` + `alert:`/`say:`")
         return []
@@ -262,7 +248,7 @@ def _steps(raw: Any, where: str, settings: AlertSettings, problems: list[str]) -
     previous: timedelta | None = None
     for i, item in enumerate(raw):
         at = f"{where}: steps[{i}]"
-        step = _step(item, at, settings, problems)
+        step = _step(item, at, context, problems)
         if step is None:
             continue
         if previous is not None and step.at < previous:
@@ -273,7 +259,7 @@ def _steps(raw: Any, where: str, settings: AlertSettings, problems: list[str]) -
         previous = step.at
         steps.append(step)
     if len(steps) == len(raw):  # with a broken step, its alert might have been the first
-        problems.extend(_first_alert_fires(steps, where, settings))
+        problems.extend(_first_alert_fires(steps, where, context.settings))
     return steps
 
 
@@ -293,16 +279,16 @@ def _first_alert_fires(steps: list[Step], where: str, settings: AlertSettings) -
 
 
 def _fires(step: AlertStep, settings: AlertSettings) -> bool:
-    alerts = parse_alert(step.source, step.payload, settings, _CHECKED_AT)
+    alerts = parse_alert(step.source, step.payload, settings, CHECKED_AT)
     return any(a.status == "firing" for a in alerts)
 
 
-def _step(item: Any, at: str, settings: AlertSettings, problems: list[str]) -> Step | None:
+def _step(item: Any, at: str, context: Context, problems: list[str]) -> Step | None:
     if not isinstance(item, dict):
         problems.append(f"{at}: must be a mapping like `{{at: 30s, say: …}}`")
         return None
     before = len(problems)
-    problems.extend(_unknown_keys(item, STEP_KEYS, at))
+    problems.extend(unknown_keys(item, STEP_KEYS, at))
     offset = None
     if "at" not in item:
         problems.append(f"{at}.at: is required — when the step happens, like 0s, 90s or 2m")
@@ -321,62 +307,7 @@ def _step(item: Any, at: str, settings: AlertSettings, problems: list[str]) -> S
         elif offset is not None and len(problems) == before:
             return SayStep(offset, text.strip())
         return None
-    alert = _alert(item["alert"], f"{at}.alert", settings, problems)
+    alert = alert_step(item["alert"], f"{at}.alert", context, problems)
     if alert is None or offset is None or len(problems) != before:
         return None
     return AlertStep(offset, alert[0], alert[1])
-
-
-def _alert(
-    raw: Any, at: str, settings: AlertSettings, problems: list[str]
-) -> tuple[Source, dict[str, Any]] | None:
-    if not isinstance(raw, dict):
-        problems.append(f"{at}: must be a mapping with `source` and `payload`")
-        return None
-    problems.extend(_unknown_keys(raw, ALERT_KEYS, at))
-    source = raw.get("source")
-    if source not in SOURCES:
-        shown = "missing" if source is None else f"`{source}`"
-        problems.append(f"{at}.source: {shown} — use one of {', '.join(SOURCES)}")
-        return None
-    if not isinstance(raw.get("payload"), dict):
-        problems.append(
-            f"{at}.payload: must be a mapping: the JSON body the {source} intake accepts "
-            "(see docs/alerts.md)"
-        )
-        return None
-    try:
-        payload = _as_json(raw["payload"], f"{at}.payload")
-        alerts = parse_alert(source, payload, settings, _CHECKED_AT)
-    except _NotJson as exc:
-        problems.append(str(exc))
-        return None
-    except AlertPayloadError as exc:
-        problems.append(
-            f"{at}.payload.{exc.field}: {exc.message} — the {source} intake would answer 400"
-        )
-        return None
-    if not alerts:
-        problems.append(f"{at}.payload: holds no alert")
-        return None
-    return source, payload
-
-
-class _NotJson(ValueError):
-    pass
-
-
-def _as_json(value: Any, at: str) -> Any:
-    """YAML's extra types made JSON: dates become ISO text (as a sender would write them)."""
-    if isinstance(value, dict):
-        return {str(k): _as_json(v, f"{at}.{k}") for k, v in value.items()}
-    if isinstance(value, list):
-        return [_as_json(v, f"{at}[{i}]") for i, v in enumerate(value)]
-    if isinstance(value, datetime):
-        text = value.isoformat()
-        return text.replace("+00:00", "Z") if value.tzinfo else text + "Z"
-    if isinstance(value, date):
-        return value.isoformat()
-    if value is None or isinstance(value, (str, int, float, bool)):
-        return value
-    raise _NotJson(f"{at}: a {type(value).__name__} is not JSON — quote the value")

@@ -35,6 +35,7 @@ from bot.db.outbox import (
     mark_retry,
     mark_sent,
     prune_sent,
+    still_claimed,
 )
 from bot.logs import bind_context
 from bot.services import Services
@@ -113,6 +114,9 @@ class OutboxWorker:
     # Rows claimed whose outcome could not be recorded (the database was down): their
     # leases end early once it is back, so their channels do not wait out the lease.
     _unrecorded: dict[int, int] = field(default_factory=dict)  # row id -> attempts
+    # Rows Slack took whose outcome could not be recorded: recorded once the database is
+    # back, never sent again (a second post would be a duplicate in the channel).
+    _sent_unrecorded: dict[int, After | None] = field(default_factory=dict)
     _pacer: Pacer | None = None
     _stopping: bool = False
 
@@ -154,6 +158,7 @@ class OutboxWorker:
     async def drain_once(self) -> int:
         """Claim one batch and send it; the number of rows handled."""
         now = self.services.clock.now()
+        await self._record_late()
         async with self.services.sessions.begin() as session:
             if self._unrecorded:
                 await end_leases(session, self.worker_id, self._retry_times(now))
@@ -171,7 +176,9 @@ class OutboxWorker:
         # when its lease is ended early.
         results = await asyncio.gather(*(one(job) for job in jobs), return_exceptions=True)
         failed = [(job, r) for job, r in zip(jobs, results, strict=True) if r is not None]
-        self._unrecorded.update((job.id, job.attempts) for job, _ in failed)
+        self._unrecorded.update(
+            (job.id, job.attempts) for job, _ in failed if job.id not in self._sent_unrecorded
+        )
         if failed:
             raise failed[0][1]
         return len(jobs)
@@ -209,9 +216,30 @@ class OutboxWorker:
         self.services.metrics.slack_call_seconds.labels(job.method).observe(
             time.monotonic() - started
         )
-        async with self.services.sessions.begin() as session:
-            result = await after(session) if after is not None else None
-            await mark_sent(session, job.id, self.services.clock.now(), result)
+        try:
+            async with self.services.sessions.begin() as session:
+                await self._record(session, job.id, after)
+        except (OperationalError, DBAPIError, OSError):
+            self._sent_unrecorded[job.id] = after
+            raise
+
+    async def _record_late(self) -> None:
+        """Record the sends Slack took while the database was away (a database error
+        propagates, and the rest wait for the next try)."""
+        for job_id, after in list(self._sent_unrecorded.items()):
+            try:
+                async with self.services.sessions.begin() as session:
+                    if await still_claimed(session, job_id, self.worker_id):
+                        await self._record(session, job_id, after)
+            except (OperationalError, DBAPIError, OSError):
+                raise
+            except Exception:  # a bug in `after`: the row is re-sent when its lease ends
+                log.exception("outbox: recording a sent row failed", extra={"outbox_id": job_id})
+            del self._sent_unrecorded[job_id]
+
+    async def _record(self, session: AsyncSession, job_id: int, after: After | None) -> None:
+        result = await after(session) if after is not None else None
+        await mark_sent(session, job_id, self.services.clock.now(), result)
 
     async def _failed(self, ctx: OpContext, job: Job, exc: SlackFailure) -> None:
         failure = Failure(exc.code, exc.status, exc.retry_after)
