@@ -342,7 +342,7 @@ async def test_a_post_slack_took_while_the_database_failed_is_recorded_not_sent_
     async with running(database_url) as h:
         worker = h.app[OUTBOX]
         post_group = worker.handlers[GROUP_POST]
-        failures = []
+        failures: list[int] = []
 
         async def recording_fails_once(ctx: OpContext, job: Job) -> After | None:
             after = await post_group(ctx, job)
