@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.clock import ScaledClock
+from bot.clock import ManualClock, ScaledClock
 from bot.config.settings import Settings, SlackSettings, WarRoomSettings
 from bot.db.engine import create_engine, session_factory
 from bot.db.models import AlertGroup, OutboxMessage
@@ -375,3 +375,26 @@ async def test_a_post_slack_took_while_the_database_failed_is_recorded_not_sent_
 async def outbox_states_settled(database_url: str) -> bool:
     states = await outbox_states(database_url)
     return bool(states) and set(states) == {"sent"}
+
+
+async def test_pacing_sleeps_through_its_waits_on_a_clock_moved_by_hand(
+    database_url: str,
+) -> None:
+    """A deferral would wait on the app's clock, which a test moves by hand: every post
+    still goes out, paced in real time, although nobody moves the clock."""
+    quick_posts = SlackSettings(rate_per_minute={"chat.postMessage": 20.0})  # 3 s a post
+    clock = ManualClock(T0)
+    async with running(database_url, settings=Settings(slack=quick_posts), clock=clock) as h:
+        for n in range(7):  # after a burst of 5, the 6th and 7th wait 3 s or more
+            body = {
+                "event_action": "trigger",
+                "dedup_key": f"by-hand-{n}",
+                "payload": {"summary": f"queue {n} slow", "severity": "warning", "source": "q"},
+            }
+            assert (await h.alert("generic", body))[0] == 202
+        posts = await eventually(
+            lambda: (lambda p: p if len(p) == 7 else None)(h.bot_messages("alerts-queues")),
+            within=30,
+        )
+        assert clock.now() == T0
+        assert sorted(m.text.split("queue ")[1][0] for m in posts) == [str(n) for n in range(7)]

@@ -146,7 +146,7 @@ class DrillPlayer:
         opened = next((g.incident_id for g in ingested.groups if g.incident_id), None)
         if self.incident_id is None and opened is not None:
             self.incident_id = opened
-            self._say(f"drill incident #{opened} opened; its room is being created")
+            self._say(f"drill incident #{opened} opened; its room is being created", now)
             for early in self._waiting:  # injects said before the room existed
                 await self._post_inject(early)
             self._waiting.clear()
