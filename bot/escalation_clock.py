@@ -273,19 +273,31 @@ async def _notify(
             )
         )
     await request_room_message(session, incident, text, now, found)
-    if incident.is_drill:  # a drill speaks only in its room: no announce channel, no DMs
-        return
-    if step is Step.DR_PLAN:
-        await request_message(
-            session,
-            channel_ref(services.settings.slack.announce_channel),
-            text,
-            [blocks.section(text)],
-            now,
-            incident_id=incident.id,
-        )
+    if not incident.is_drill:  # a drill speaks only in its room: no channel, no DMs
+        await _notify_outside(session, services, incident, step, target, text, now)
+
+
+async def _notify_outside(
+    session: AsyncSession,
+    services: Services,
+    incident: Incident,
+    step: Step,
+    target: NotifyTarget | None,
+    text: str,
+    now: datetime,
+) -> None:
+    """Beyond the room: the DR plan in the announce channel; `via: dm` each user;
+    `via: channel` the on-call channel (`slack.oncall_channel`), with a link to the room."""
+    slack = services.settings.slack
+    room = f"\n:point_right: <#{incident.channel_id}>" if incident.channel_id else ""
+    outside = text + room  # a link, no words: the team's templates choose the language
+    places = [channel_ref(slack.announce_channel)] if step is Step.DR_PLAN else []
     if target is not None and target.via == "dm":
-        for user in target.users:
-            await request_message(
-                session, user, text, [blocks.section(text)], now, incident_id=incident.id
-            )
+        places += list(target.users)
+    if target is not None and target.via == "channel":
+        places.append(channel_ref(slack.oncall_channel))
+    for place in dict.fromkeys(places):
+        shown = outside if place.startswith("#") else text
+        await request_message(
+            session, place, shown, [blocks.section(shown)], now, incident_id=incident.id
+        )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -12,13 +13,14 @@ import pytest
 from sqlalchemy import select
 
 from bot.clock import ManualClock
-from bot.config.settings import Settings
+from bot.config.settings import NotifyTarget, Settings
 from bot.core.escalation import Facts, Step, decide, first_deadlines
 from bot.db.models import EscalationDeadline
 from bot.escalation_clock import clock_tick
 from bot.server.app import SERVICES
 from tests.db_reads import incidents, rows, timeline
 from tests.harness import Harness, eventually, running
+from tests.scenarios.support import direct_messages
 
 T0 = datetime(2026, 11, 23, 3, 12, tzinfo=UTC)
 CRITICAL = Settings().escalation["critical"]
@@ -206,3 +208,38 @@ async def test_three_replicas_fire_each_step_once_even_late(database_url: str) -
             )
         )
         assert "Subject: [Incident #" in json.dumps(cto.blocks)  # the copy-ready e-mail
+
+
+async def test_via_channel_calls_the_on_call_channel_with_a_link_to_the_room(
+    database_url: str,
+) -> None:
+    """`via: channel` posts the step in `slack.oncall_channel` too (the playbook's
+    "escalate to the Ops Engineer: on-call Slack group #oncall-ops"); `via: dm` DMs."""
+    notify = {
+        "ack": NotifyTarget(usergroups=("S0ONCALL",), via="channel"),
+        "ic": NotifyTarget(users=("U0LEAD",), via="dm"),
+    }
+    critical = replace(CRITICAL, notify=notify)
+    settings = Settings(escalation={**Settings().escalation, "critical": critical})
+    clock = ManualClock(T0)
+    async with running(database_url, settings=settings, clock=clock) as h:
+        incident = await declared(h, database_url)
+        room = incident.channel_id
+        oncall = h.channel("oncall-ops")
+        assert not [m for m in oncall.messages if "acknowledged" in m.text]
+        clock.advance(timedelta(minutes=2, seconds=1))
+        await clock_tick(h.app[SERVICES])
+        paged = await eventually(
+            lambda: [m for m in oncall.messages if "is *not acknowledged*" in m.text]
+        )
+        assert "<!subteam^S0ONCALL>" in paged[0].text
+        assert f":point_right: <#{room}>" in paged[0].text
+        assert said(h, room, "is *not acknowledged*") == 1  # the room hears it too
+
+        clock.advance(timedelta(minutes=8))  # past the 10-minute IC deadline
+        await clock_tick(h.app[SERVICES])
+        dms = await eventually(
+            lambda: [m.text for m in direct_messages(h, "U0LEAD") if "Incident" in m.text]
+        )
+        assert ":point_right:" not in dms[0]  # a DM is the room's text as it is
+        assert len([m for m in oncall.messages if "Incident Commander" in m.text]) == 0

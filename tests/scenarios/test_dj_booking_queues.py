@@ -164,6 +164,29 @@ async def test_a_warning_war_room_turns_critical_with_its_queue(
         await eventually(lambda: severity_of(pg_url, incident.id, "critical"), within=5)
 
 
+async def test_an_unacknowledged_warning_room_escalates_in_oncall_ops(
+    pg_url: str, transport: str
+) -> None:
+    """§4 Warning: acknowledged within 5 minutes by the primary on-call, else "escaleer naar
+    Ops Engineer (standaard on-call Slack groep #oncall-ops)" — `via: channel`."""
+    clock = ManualClock(T0)
+    async with team_bot(pg_url, DJ, transport, DJ_GROUPS, clock=clock) as t:
+        h = t.h
+        await sent(t, queue_alert("rentguy", "warning", "queue thresholds exceeded", backlog=320))
+        post = await message_in(h, "alerts-queues", "WARNING", button="alert_open_room")
+        await h.press(post, "alert_open_room", user="U0LEAD")
+        incident, room = await room_of(h, pg_url)
+        clock.advance(timedelta(minutes=4, seconds=59))
+        await clock_tick(h.app[SERVICES])
+        assert not [m for m in h.channel("oncall-ops").messages if "niet bevestigd" in m.text]
+        clock.advance(timedelta(seconds=2))
+        await clock_tick(h.app[SERVICES])
+        paged = await message_in(h, "oncall-ops", "*niet bevestigd*", "<!subteam^S07OPSONCALL>")
+        assert f"<#{room.id}>" in paged.text  # a link to the war room
+        await message_in(h, room.name, "*niet bevestigd*")
+        await timeline_has(pg_url, incident.id, "clock.breach", "ack")
+
+
 async def test_the_critical_ticket_names_its_queue(pg_url: str, transport: str) -> None:
     async with team_bot(pg_url, DJ, transport, DJ_GROUPS, clock=ManualClock(T0)) as t:
         await sent(t, queue_alert("rentguy", "critical", "queue thresholds exceeded", backlog=1250))
