@@ -269,7 +269,9 @@ async def _notify(
         found.append(
             blocks.actions(
                 "clock_update_actions",
-                blocks.button("Draft status-page update", "sp_new", str(incident.id)),
+                blocks.button(
+                    services.templates.label("draft_status_update"), "sp_new", str(incident.id)
+                ),
             )
         )
     await request_room_message(session, incident, text, now, found)

@@ -18,6 +18,7 @@ from bot.escalation_clock import next_sequence
 from bot.outbox.requests import request_room_message, room_key
 from bot.services import Services
 from bot.slack import blocks
+from bot.templates import Templates
 
 CHECKLIST_ACTION = "checklist_tick"
 ROOM_FILES = "room.files"
@@ -27,11 +28,12 @@ def checklist_block_id(incident_id: int) -> str:
     return f"checklist:{incident_id}"
 
 
-def checklist_blocks(incident_id: int, items: list[ChecklistItem]) -> tuple[str, list[Any]]:
+def checklist_blocks(
+    templates: Templates, incident_id: int, items: list[ChecklistItem]
+) -> tuple[str, list[Any]]:
     done = [i for i in items if i.done_at is not None]
-    text = (
-        f":clipboard: *Post-incident checklist* for incident #{incident_id} — "
-        f"{len(done)} of {len(items)} done"
+    text = templates.render(
+        "checklist_heading.md.j2", incident_id=incident_id, done=len(done), total=len(items)
     )
     options = [
         {"text": {"type": "mrkdwn", "text": safe(item.text, 75)}, "value": str(item.position)}
@@ -50,10 +52,11 @@ def checklist_blocks(incident_id: int, items: list[ChecklistItem]) -> tuple[str,
         {"type": "actions", "block_id": checklist_block_id(incident_id), "elements": [element]},
     ]
     if done:
+        by = templates.label("ticked_by")
         ticks = ", ".join(
-            f"{i.position + 1} by {blocks.user_mention(i.done_by or '')}" for i in done
+            f"{i.position + 1} {by} {blocks.user_mention(i.done_by or '')}" for i in done
         )
-        found.append(blocks.context(f"Ticked: {ticks}"))
+        found.append(blocks.context(f"{templates.label('checklist_ticked')}: {ticks}"))
     return text, found
 
 
@@ -64,7 +67,8 @@ async def after_resolve(
     post-mortem skeleton uploads, and the archive step."""
     settings = services.settings.post_incident
     await write_checklist(session, incident.id, settings.checklist)
-    text, found = checklist_blocks(incident.id, await checklist_items(session, incident.id))
+    items = await checklist_items(session, incident.id)
+    text, found = checklist_blocks(services.templates, incident.id, items)
     await request_room_message(session, incident, text, now, found)
     if incident.channel_id:
         await enqueue(

@@ -13,6 +13,7 @@ import jinja2
 
 import incident_templates
 from bot.core.slack_text import escape
+from bot.labels import load_labels
 
 BUILTIN_DIR = Path(incident_templates.__file__).parent
 
@@ -43,6 +44,11 @@ class Templates:
         )
 
         self._plain = self._env.overlay(finalize=None)
+        self._labels = load_labels(override_dir)
+
+    def label(self, key: str) -> str:
+        """A button's or a list's word (labels.yaml), in the team's language if it has one."""
+        return self._labels[key]
 
     def render(self, name: str, **context: Any) -> str:
         return self._env.get_template(name).render(**context).strip()

@@ -23,6 +23,7 @@ import yaml
 from bot.config.loader import load_config
 from bot.config.schema import ConfigError
 from bot.config.settings import Settings
+from bot.labels import builtin_labels, label_problems
 from bot.templates import BUILTIN_DIR, Templates
 from tests.cli import run_cli
 from tests.test_templates import CONTEXTS
@@ -329,7 +330,22 @@ def test_the_dutch_runbooks_have_template_overrides() -> None:
     for example, folder in _override_dirs():
         assert folder.is_dir() and list(folder.glob("*.j2")), example
         # A misspelt file name would override nothing, silently.
-        assert {f.name for f in folder.iterdir()} <= set(CONTEXTS), example
+        assert {f.name for f in folder.iterdir()} <= {*CONTEXTS, "labels.yaml"}, example
+
+
+def test_the_dutch_rooms_word_every_button_in_dutch() -> None:
+    """Where the team's rooms speak Dutch (funeral, DJ); online-learning keeps English
+    rooms and translates only what students read."""
+    english = Templates()
+    rooms_in_dutch = {"funeral-platform.yaml", "dj-booking-queues.yaml"}
+    for example, folder in _override_dirs():
+        assert label_problems(str(folder)) == [], example
+        if example not in rooms_in_dutch:
+            assert not (folder / "labels.yaml").exists(), example
+            continue
+        dutch = Templates(str(folder))
+        for key in builtin_labels():
+            assert dutch.label(key) != english.label(key) or key == "take_command", (example, key)
 
 
 def _variables(source: str) -> set[str]:

@@ -8,6 +8,9 @@ from typing import Any
 import jinja2
 import pytest
 
+from bot.config.loader import load_config
+from bot.config.schema import ConfigError
+from bot.labels import label_problems
 from bot.templates import Mrkdwn, Templates
 
 
@@ -219,6 +222,7 @@ CONTEXTS: dict[str, dict[str, Any]] = {
         "title": "WhatsApp down",
         "room_link": Mrkdwn("<#C123>"),
     },
+    "checklist_heading.md.j2": {"incident_id": 7, "done": 1, "total": 5},
     "declare_reply.md.j2": {
         "room_link": Mrkdwn("<#C123>"),
         "incident_id": 7,
@@ -319,3 +323,42 @@ def test_templates_dir_overrides_by_file_name(tmp_path: Path) -> None:
     text = templates.render("declare_reply.md.j2", **CONTEXTS["declare_reply.md.j2"])
     assert text == "Oorlogskamer <#C123> is open voor incident #7."
     assert "Usage" not in templates.render("incident_help.md.j2", usage_lines=[])
+
+
+def test_a_teams_labels_yaml_words_the_buttons(tmp_path: Path) -> None:
+    (tmp_path / "labels.yaml").write_text("acknowledge: Bevestigen\nresolve: Oplossen\n")
+    dutch, english = Templates(str(tmp_path)), Templates()
+    assert (dutch.label("acknowledge"), dutch.label("resolve")) == ("Bevestigen", "Oplossen")
+    assert dutch.label("take_command") == english.label("take_command")  # not given: built in
+    assert english.label("acknowledge") == "Acknowledge"
+    assert label_problems(str(tmp_path)) == []
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        ("acknowlege: Bevestigen\n", "acknowlege: unknown label — did you mean `acknowledge`?"),
+        ("resolve: ''\n", "resolve: must be non-empty text"),
+        ("resolve: [a, b]\n", "resolve: must be non-empty text"),
+        ("resolve: " + "x" * 80 + "\n", "resolve: 80 characters — Slack shows at most 75"),
+        ("- a\n- b\n", "labels.yaml: must be a mapping of label: text"),
+        ("resolve: [unclosed\n", "labels.yaml: cannot be read (ParserError)"),
+    ],
+)
+def test_a_bad_labels_yaml_is_named_and_the_built_in_word_stays(
+    tmp_path: Path, content: str, expected: str
+) -> None:
+    (tmp_path / "labels.yaml").write_text(content)
+    problems = [f"{where}: {what}" for where, what in label_problems(str(tmp_path))]
+    assert any(expected in p for p in problems), problems
+    assert Templates(str(tmp_path)).label("resolve") == "Resolve"
+
+
+def test_check_config_names_a_bad_label(tmp_path: Path) -> None:
+    (tmp_path / "templates").mkdir()
+    (tmp_path / "templates" / "labels.yaml").write_text("acknowlege: Bevestigen\n")
+    config = tmp_path / "warroom.yaml"
+    config.write_text("templates_dir: templates\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(str(config), {})
+    assert any("unknown label" in str(p) for p in caught.value.problems)

@@ -14,6 +14,7 @@ import yaml
 
 from bot.config.schema import ConfigError, Problem, build
 from bot.config.settings import SEVERITIES, RuntimeConfig, Secrets, Settings
+from bot.labels import label_problems
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./warroom.db"
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
@@ -207,6 +208,7 @@ def _check_settings(settings: Settings) -> list[Problem]:
         folder = getattr(settings, name)
         if folder and not Path(folder).is_dir():
             problems.append(Problem(name, f'"{folder}" is not a directory — create it'))
+    problems += [Problem(where, what) for where, what in label_problems(settings.templates_dir)]
     return problems
 
 

@@ -134,10 +134,10 @@ def war_room_intro(
         fallbacks=_fallbacks(alerts, integrations),
     )
     buttons = [
-        kit.button("Acknowledge", "incident_ack", str(incident.id), "primary"),
-        kit.button("I'm Incident Commander", "incident_ic", str(incident.id)),
-        kit.button("Post update", "incident_update", str(incident.id)),
-        kit.button("Resolve", "incident_resolve", str(incident.id), "danger"),
+        kit.button(templates.label("acknowledge"), "incident_ack", str(incident.id), "primary"),
+        kit.button(templates.label("take_command"), "incident_ic", str(incident.id)),
+        kit.button(templates.label("post_update"), "incident_update", str(incident.id)),
+        kit.button(templates.label("resolve"), "incident_resolve", str(incident.id), "danger"),
     ]
     found = [
         # plain_text is shown as typed, never parsed: the raw title, not an escaped one
@@ -176,7 +176,7 @@ def alert_post(
     status_lines = _status_lines(templates, group)
     if status_lines:
         found.append(kit.context(*status_lines))
-    buttons = _group_buttons(group)
+    buttons = _group_buttons(templates, group)
     if buttons:
         found.append(kit.actions("alert_actions", *buttons))
     return _message(headline, found)
@@ -211,7 +211,7 @@ def resolution_suggestion(templates: Templates, incident_id: int, quiet_for: tim
     """Suggest resolving; nothing is resolved until someone presses Resolve (or types it)."""
     minutes = max(1, int(quiet_for.total_seconds() // 60))
     text = templates.render("resolution_suggestion.md.j2", incident_id=incident_id, minutes=minutes)
-    button = kit.button("Resolve", "incident_resolve", str(incident_id), "danger")
+    button = kit.button(templates.label("resolve"), "incident_resolve", str(incident_id), "danger")
     return _message(text, [kit.section(text), kit.actions("resolution_actions", button)])
 
 
@@ -377,7 +377,7 @@ def _status_lines(templates: Templates, group: GroupFacts) -> list[str]:
     return [line for line in text.splitlines() if line.strip()]
 
 
-def _group_buttons(group: GroupFacts) -> list[kit.Block]:
+def _group_buttons(templates: Templates, group: GroupFacts) -> list[kit.Block]:
     """Only while firing: Acknowledge until acknowledged; Open war room unless there is a
     room already or the group is `info` (smoke tests included)."""
     if group.status != "firing":
@@ -385,7 +385,7 @@ def _group_buttons(group: GroupFacts) -> list[kit.Block]:
     value = str(group.id)
     buttons = []
     if not group.acknowledged_by:
-        buttons.append(kit.button("Acknowledge", "alert_ack", value, "primary"))
+        buttons.append(kit.button(templates.label("acknowledge"), "alert_ack", value, "primary"))
     if not group.incident_channel_id and group.severity != "info":
-        buttons.append(kit.button("Open war room", "alert_open_room", value))
+        buttons.append(kit.button(templates.label("open_war_room"), "alert_open_room", value))
     return buttons

@@ -57,7 +57,7 @@ def _ticked(services: Services) -> Listener:
                     ),
                     now,
                 )
-            text, found = checklist_blocks(incident_id, items)
+            text, found = checklist_blocks(services.templates, incident_id, items)
         if not items:
             await say_privately(respond, "This incident has no checklist.")
             return

@@ -54,13 +54,13 @@ def draft_blocks(
         text += f"\n{drill.MARK} *{drill.DRILL}* — {drill.PUBLISHED}."
     found: list[Any] = [blocks.section(text)]
     if draft.state == "draft":
-        value = str(draft.id)
+        value, label = str(draft.id), services.templates.label
         found.append(
             blocks.actions(
                 "status_draft_actions",
-                blocks.button("Edit", "sp_edit", value),
-                blocks.button("Approve", "sp_approve", value, "primary"),
-                blocks.button("Discard", "sp_discard", value, "danger"),
+                blocks.button(label("edit_draft"), "sp_edit", value),
+                blocks.button(label("approve_draft"), "sp_approve", value, "primary"),
+                blocks.button(label("discard_draft"), "sp_discard", value, "danger"),
             )
         )
     elif draft.state == "approved" and not published:

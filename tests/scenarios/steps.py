@@ -164,6 +164,16 @@ def buttons(message: Message) -> list[str]:
     ]
 
 
+def button_words(message: Message) -> list[str]:
+    return [
+        element["text"]["text"]
+        for block in message.blocks
+        if block.get("type") == "actions"
+        for element in block.get("elements", [])
+        if element.get("type") == "button"
+    ]
+
+
 def said(channel: Channel, needle: str, *, user: str | None = None) -> list[Message]:
     """Messages in `channel` that `user` sees (public or theirs only) containing `needle`."""
     return [

@@ -14,6 +14,7 @@ from tests.scenarios.steps import (
     TeamSpec,
     alertmanager,
     bookmark_titles,
+    button_words,
     buttons,
     everything,
     in_order,
@@ -39,6 +40,7 @@ BOOKMARKS = [
     "Runbook Integratie Down",
 ]
 INCIDENT_BUTTONS = ["incident_ack", "incident_ic", "incident_update", "incident_resolve"]
+DUTCH_BUTTONS = ["Bevestigen", "Ik ben Incident Commander", "Update plaatsen", "Oplossen"]
 MAWAQIT_FALLBACK = (
     "Moskeeën voeren beschikbaarheid handmatig in via de UI (tabel mosque_availability); "
     "toon gecachte gebedstijden."
@@ -83,6 +85,7 @@ async def test_mawaqit_down_shows_the_manual_availability_fallback(
         assert "Volg het runbook Integratie Down: diagnose, dan de fallback" in shown
         assert f"Fallback: {MAWAQIT_FALLBACK}" in shown  # whole: the intro cuts at 200 chars
         assert buttons(intro) == INCIDENT_BUTTONS
+        assert button_words(intro) == DUTCH_BUTTONS  # the team's labels.yaml
         await seen(h, "integratie-alerts", f"storing #{incident.id}", f"<#{room.id}>")
         assert await eventually(lambda: bookmark_titles(room) == BOOKMARKS or None)
         assert await t.probe() == []  # still down: no second alert or room
@@ -107,6 +110,7 @@ async def test_mawaqit_down_shows_the_manual_availability_fallback(
         )
         checklist = await seen(h, room, "Post-incident checklist")
         assert "Moskeeën terug van handmatige invoer naar Mawaqit-sync" in everything(checklist)
+        assert f"voor incident #{incident.id} — 0 van" in checklist.text
         events = await timeline_with(pg_url, incident.id, "incident.state_changed", "Resolved")
         in_order(
             events,
