@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from bot.server.app import STOP_GRACE_SECONDS
+from bot.server.app import LISTENER_DRAIN_SECONDS, STOP_GRACE_SECONDS
 from bot.server.serve import FLUSH_TIMEOUT, SHUTDOWN_TIMEOUT
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -117,7 +117,8 @@ def test_slack_secrets_are_required_so_production_never_runs_the_sandbox(
 
 def test_stop_grace_period_covers_the_graceful_shutdown(compose: dict[str, Any]) -> None:
     grace = _seconds(_service(compose, "warroom")["stop_grace_period"])
-    assert grace >= SHUTDOWN_TIMEOUT + 2 * FLUSH_TIMEOUT + STOP_GRACE_SECONDS
+    worst = SHUTDOWN_TIMEOUT + LISTENER_DRAIN_SECONDS + FLUSH_TIMEOUT + STOP_GRACE_SECONDS
+    assert grace >= worst + FLUSH_TIMEOUT
 
 
 # --- Dockerfile ---------------------------------------------------------------------------
@@ -253,6 +254,7 @@ def test_deploy_doc_covers_the_essentials() -> None:
     assert f"up to **{SHUTDOWN_TIMEOUT:g} s**" in text
     assert f"up to {FLUSH_TIMEOUT:g} s" in text
     assert f"up to {STOP_GRACE_SECONDS:g} s" in text
+    assert f"up to {LISTENER_DRAIN_SECONDS:g} s (`LISTENER_DRAIN_SECONDS`" in text
 
 
 def test_deploy_doc_links_resolve() -> None:

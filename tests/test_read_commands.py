@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from dataclasses import replace
 from typing import Any
 
@@ -11,7 +12,7 @@ from sqlalchemy import select
 from bot.config.operations import IntegrationSettings, IntegrationsSettings
 from bot.db.models import Alert
 from bot.integration_probe import probe_tick
-from bot.server.app import SERVICES
+from bot.server.app import LISTENERS, SERVICES
 from tests.db_reads import incidents, rows, timeline
 from tests.harness import eventually, running
 from tests.ops_support import answer, audited, demo_backends, ops_settings, seen_by
@@ -163,3 +164,20 @@ async def test_the_periodic_probe_raises_an_incident_and_resolves_its_alert(
             assert [t.kind for t in await probe_tick(services)] == ["resolve"]
             [alert] = await rows(database_url, select(Alert))
             assert alert.status == "resolved" and "PORTAL" in alert.description
+
+
+async def test_a_command_acknowledged_before_shutdown_still_answers(database_url: str) -> None:
+    """Bolt acks a command and runs its work in a task of its own: a replica that stops
+    right after the ack (a rolling deploy) waits for that work, so the answer still comes."""
+    async with demo_backends() as backend:
+        backend.state.set_switch("queues", "slow", slow_seconds=1.5)
+        settings = ops_settings(backend.url, timeout=5, retries=0)
+        async with running(database_url, settings=settings) as h:
+            assert (await h.slash("/queue-status rentguy")).status == 200
+            await eventually(lambda: backend.state.requests)  # the backend call is under way
+            listeners = h.app[LISTENERS]
+            assert listeners.count == 1
+        # The replica has stopped (its app cleaned up); the answer had come first.
+        assert listeners.count == 0
+        shown = [m for m in seen_by(h, "U0ONCALL") if "rentguy" in m.text + json.dumps(m.blocks)]
+        assert shown, [m.text for m in seen_by(h, "U0ONCALL")]

@@ -30,6 +30,7 @@ from bot.sandbox.workspace import Workspace
 from bot.services import Services
 from bot.slack.bolt_app import build_bolt_app
 from bot.slack.gateway import SlackGateway, make_web_client
+from bot.slack.listeners_in_flight import ListenersInFlight, track_listeners
 from bot.templates import Templates
 from commands.registry import build_registry
 
@@ -46,7 +47,9 @@ BOLT = web.AppKey("bolt", AsyncApp)
 SCHEDULER = web.AppKey("scheduler", AsyncIOScheduler)
 READINESS = web.AppKey("readiness", dict[str, Any])
 OUTBOX = web.AppKey("outbox", OutboxWorker)
+LISTENERS = web.AppKey("listeners", ListenersInFlight)
 STOP_GRACE_SECONDS = 10.0
+LISTENER_DRAIN_SECONDS = 10.0  # a command still waiting on a slow backend
 
 
 def create_app(
@@ -66,6 +69,7 @@ def create_app(
     app[METRICS] = Metrics()
     app[READINESS] = {}
     app.cleanup_ctx.extend([_database, _slack_client, _services, _outbox_worker, _scheduler])
+    app.on_shutdown.append(_drain_listeners)
     if runtime.secrets.slack_app_token:
         from bot.slack.socket_mode import socket_mode_ctx
 
@@ -138,8 +142,19 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
         app[SLACK_CLIENT],
         build_registry(runtime.settings),
     )
+    app[LISTENERS] = track_listeners(app[BOLT])
     yield
     await services.backends.aclose()
+
+
+async def _drain_listeners(app: web.Application) -> None:
+    """Before anything closes: let acknowledged commands and button presses finish."""
+    listeners = app.get(LISTENERS)
+    if listeners is None or not listeners.count:
+        return
+    log.info("stopping: finishing acknowledged commands", extra={"count": listeners.count})
+    if not await listeners.drained(LISTENER_DRAIN_SECONDS):
+        log.warning("commands still running at shutdown", extra={"count": listeners.count})
 
 
 async def _outbox_worker(app: web.Application) -> AsyncIterator[None]:
