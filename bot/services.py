@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import socket
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,6 +36,11 @@ class Doorbell:
         self._event.clear()
 
 
+def replica_id() -> str:
+    """This process among the replicas: host, pid and a random part (pids are reused)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
 @dataclass(frozen=True)
 class Services:
     settings: Settings
@@ -45,6 +53,8 @@ class Services:
     backends: Backends = field(default_factory=Backends.none)
     probes: ProbeMemory = field(default_factory=ProbeMemory)
     reads: async_sessionmaker[Any] | None = None  # read-only sessions for polls and waits
+    replica: str = field(default_factory=replica_id)  # holds leases (drill runs)
+    drills: dict[int, asyncio.Task[Any]] = field(default_factory=dict)  # run id -> player
 
     @property
     def readers(self) -> async_sessionmaker[Any]:

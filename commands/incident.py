@@ -67,7 +67,7 @@ class IncidentCommand:
         if isinstance(args, Declare):
             return await self._declare(args, ctx)
         if isinstance(args, Drill):
-            return self._drill(args, ctx)
+            return await self._drill(args, ctx)
         if isinstance(args, Stats):
             text = await stats_text(ctx.services, args.days, ctx.now)
             return Reply(text=text, blocks=[blocks.section(text)])
@@ -123,13 +123,13 @@ class IncidentCommand:
             return Reply(text=f":warning: {exc}")
         return Reply(text=text)
 
-    def _drill(self, args: Drill, ctx: CommandContext) -> Reply:
+    async def _drill(self, args: Drill, ctx: CommandContext) -> Reply:
         from bot.drill.start import choose_scenario, start_drill, what_will_happen
 
         settings = ctx.services.settings
         chosen, text = choose_scenario(args.scenario, settings.alerts, settings.drills_dir)
         if chosen is not None:
-            start_drill(ctx.services, chosen, ctx.invocation.user_id)
+            await start_drill(ctx.services, chosen, ctx.invocation.user_id)
             text = what_will_happen(chosen)
         return Reply(text=text, blocks=[blocks.section(text)])
 

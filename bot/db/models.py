@@ -262,6 +262,27 @@ class StatusDraft(Base):
     __table_args__ = (UniqueConstraint("incident_id", "version", name="uq_status_drafts_version"),)
 
 
+class DrillRun(Base):
+    """A drill started from Slack, playing on the replica that holds its lease. A replica
+    that stops hands it on: another one claims it once the lease runs out and plays on from
+    the steps done."""
+
+    __tablename__ = "drill_runs"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    mark: Mapped[str] = mapped_column(String(128), unique=True)  # drill:<scenario>:<run>
+    scenario: Mapped[str] = mapped_column(String(64))
+    invitees: Mapped[list[Any]] = mapped_column(default=list)
+    started_at: Mapped[datetime]
+    steps_done: Mapped[int] = mapped_column(default=0)
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id", ondelete="SET NULL"))
+    state: Mapped[str] = mapped_column(String(16), default="playing")  # playing, over
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_until: Mapped[datetime | None]
+
+    __table_args__ = (Index("ix_drill_runs_state", "state", "claimed_until"),)
+
+
 class OutboxMessage(Base):
     """A Slack call the bot owes, written in the same transaction as the state change."""
 

@@ -21,6 +21,7 @@ from bot.clock import speed_of
 from bot.core.alerts import AlertPayloadError
 from bot.core.slack_text import safe
 from bot.core.timeline import EventKind, TimelineEntry
+from bot.db.drill_runs import LEASE, end_run, record_progress
 from bot.db.incidents import record
 from bot.db.models import Incident, TimelineEvent
 from bot.drill.keys import DrillMark, mark_alert, new_mark
@@ -50,6 +51,20 @@ class DrillResult:
 
 
 @dataclass
+class RunLease:
+    """The `drill_runs` row of a drill started from Slack: this player keeps its lease and
+    notes its progress, so another replica can play on if this one stops."""
+
+    run_id: int
+    replica: str
+    kept_at: datetime | None = None
+
+
+class HandedOn(Exception):
+    """Another replica plays this run now (this one held it up past its lease)."""
+
+
+@dataclass
 class _Seen:
     last_event_id: int = 0
     resolved: bool = False
@@ -67,15 +82,22 @@ class DrillPlayer:
         poll: float = 0.25,
         tick_clock: bool = False,
         mark: DrillMark | None = None,
+        run: RunLease | None = None,
+        started_at: datetime | None = None,
+        steps_done: int = 0,
+        incident_id: int | None = None,
     ) -> None:
+        """`started_at`, `steps_done`, `incident_id`: where a resumed run got to."""
         self.services = services
         self.scenario = scenario
         self.mark = mark or new_mark(scenario.name, invitees)
         self.progress = progress or (lambda _line: None)
         self.poll = poll
         self.tick_clock = tick_clock  # also tick the escalation clock at each poll
-        self.incident_id: int | None = None
-        self.started_at: datetime | None = None
+        self.incident_id = incident_id
+        self.started_at = started_at
+        self.steps_done = steps_done
+        self.run = run
         self.stopped = False
         self._seen = _Seen()
         self._waiting: list[SayStep] = []
@@ -86,17 +108,61 @@ class DrillPlayer:
 
     async def play(self) -> DrillResult:
         clock = self.services.clock
-        started = self.started_at = clock.now()
+        resumed = self.started_at is not None
+        started = self.started_at = self.started_at or clock.now()
         ends = offset_text(self.scenario.duration)
         self._say(f"drill started: {self.scenario.title} ({len(self.scenario.steps)} steps, "
                   f"ends at {ends} unless resolved earlier)")  # fmt: skip
-        for step in self.scenario.steps:
+        if resumed:
+            await self._resumed()
+        for index, step in enumerate(self.scenario.steps):
+            if index < self.steps_done:
+                continue
             await self._until(started + step.at)
             if self._seen.resolved or self.stopped:
                 break
             await self._do(step)
+            self.steps_done = index + 1
+            await self._keep(force=True)
         await self._until(started + self.scenario.duration)
         return await self.finish()
+
+    # --- the lease (a drill started from Slack) ---------------------------------------------
+
+    async def _keep(self, *, force: bool = False) -> None:
+        """Renew the run's lease (a third of it at a time) with the progress so far."""
+        run, now = self.run, self.services.clock.now()
+        if run is None or (not force and run.kept_at and now - run.kept_at < LEASE / 3):
+            return
+        async with self.services.sessions.begin() as session:
+            mine = await record_progress(
+                session,
+                run.run_id,
+                run.replica,
+                now,
+                steps_done=self.steps_done,
+                incident_id=self.incident_id,
+            )
+        if not mine:
+            raise HandedOn(self.mark.key)
+        run.kept_at = now
+
+    async def _resumed(self) -> None:
+        done, total = self.steps_done, len(self.scenario.steps)
+        self._say(f"drill resumed here: {done} of {total} steps were played")
+        if self.incident_id is None:
+            return
+        now = self.services.clock.now()
+        text = (
+            f":construction: *DRILL* — the replica playing this drill stopped; another one "
+            f"plays on ({done} of {total} steps done)."
+        )
+        async with self.services.sessions.begin() as session:
+            incident = await session.get(Incident, self.incident_id)
+            if incident is not None:
+                await request_room_message(session, incident, text, now)
+                await record(session, incident.id, _drill_entry(text, now), now)
+        self.services.doorbell.ring()
 
     # --- time ---------------------------------------------------------------------------
 
@@ -105,6 +171,7 @@ class DrillPlayer:
         clock = self.services.clock
         while True:
             await self._watch()
+            await self._keep()
             now = clock.now()
             if self._seen.resolved or self.stopped or now >= when:
                 return
@@ -208,6 +275,9 @@ class DrillPlayer:
         export = "no drill room: nothing uploaded"
         if self.incident_id is not None:
             export = await self._post(report, ended)
+        if self.run is not None:
+            async with services.sessions.begin() as session:
+                await end_run(session, self.run.run_id)
         return DrillResult(report, markdown, self.incident_id, export)
 
     async def _post(self, report: DrillReport, ended: datetime) -> str:

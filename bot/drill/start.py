@@ -1,48 +1,127 @@
 """Starting a drill from Slack (`/incident drill <name>`): a task on the replica that got the
-command, with the app's clock and services; the report lands in the drill room."""
+command, with the app's clock and services; the report lands in the drill room. The run is
+noted in `drill_runs` with a lease: when that replica stops, another one plays on."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
+from datetime import datetime
+
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from bot.config.settings import AlertSettings
 from bot.core.slack_text import escape
+from bot.db.drill_runs import claim_orphans, create_run, end_run, hand_on, orphans_exist
+from bot.db.models import DrillRun
 from bot.drill.catalog import scenario_paths
-from bot.drill.player import DrillPlayer, DrillResult
+from bot.drill.keys import DrillMark, new_mark
+from bot.drill.player import DrillPlayer, DrillResult, HandedOn, RunLease
 from bot.drill.report import offset_text
 from bot.drill.scenario import Scenario, ScenarioError, load_scenario
 from bot.services import Services
 
 log = logging.getLogger(__name__)
-_RUNNING: set[asyncio.Task[DrillResult | None]] = set()  # held, or the loop may drop them
 
 
-def start_drill(
+async def start_drill(
     services: Services, scenario: Scenario, invitee: str | None
 ) -> asyncio.Task[DrillResult | None]:
+    """Note the run (so another replica can play on if this one stops), then play it."""
+    invitees = (invitee,) if invitee else ()
+    mark, now = new_mark(scenario.name, invitees), services.clock.now()
+    async with services.sessions.begin() as session:
+        run = await create_run(
+            session,
+            mark=mark.key,
+            scenario=scenario.name,
+            invitees=invitees,
+            started_at=now,
+            worker=services.replica,
+        )
+    lease = RunLease(run.id, services.replica, kept_at=now)
     player = DrillPlayer(
-        services,
-        scenario,
-        invitees=(invitee,) if invitee else (),
-        progress=lambda line: log.info("drill", extra={"drill": scenario.name, "line": line}),
+        services, scenario, invitees=invitees, progress=_logged(scenario), mark=mark, run=lease
     )
+    return _spawn(services, run.id, player)
+
+
+async def resume_drills(services: Services) -> int:
+    """A tick: play on the drills whose replica stopped (their lease ran out)."""
+    now = services.clock.now()
+    try:
+        async with services.readers.begin() as session:  # mostly none: no write lock
+            if not await orphans_exist(session, now):
+                return 0
+        async with services.sessions.begin() as session:
+            runs = await claim_orphans(session, services.replica, now)
+    except (OperationalError, DBAPIError, OSError) as exc:
+        log.warning("drill tick skipped", extra={"error": type(exc).__name__})
+        return 0
+    return await _play_on(services, runs, now)
+
+
+async def _play_on(services: Services, runs: list[DrillRun], now: datetime) -> int:
+    settings = services.settings
+    for run in runs:
+        scenario, _ = choose_scenario(run.scenario, settings.alerts, settings.drills_dir)
+        if scenario is None:  # gone from this replica's config: the run ends here
+            log.warning("drill cannot be resumed", extra={"drill": run.mark})
+            async with services.sessions.begin() as session:
+                await end_run(session, run.id)
+            continue
+        invitees = tuple(str(user) for user in run.invitees)
+        player = DrillPlayer(
+            services,
+            scenario,
+            invitees=invitees,
+            progress=_logged(scenario),
+            mark=DrillMark(run.mark, invitees),
+            run=RunLease(run.id, services.replica, kept_at=now),
+            started_at=run.started_at,
+            steps_done=run.steps_done,
+            incident_id=run.incident_id,
+        )
+        _spawn(services, run.id, player)
+    return len(runs)
+
+
+async def hand_on_drills(services: Services) -> None:
+    """This replica is stopping: its drills stop here and another replica claims them at
+    once (instead of after the lease)."""
+    if not services.drills:
+        return
+    runs = dict(services.drills)
+    for task in runs.values():
+        task.cancel()
+    await asyncio.gather(*runs.values(), return_exceptions=True)
+    async with services.sessions.begin() as session:
+        await hand_on(session, list(runs), services.replica, services.clock.now())
+
+
+def _logged(scenario: Scenario) -> Callable[[str], None]:
+    return lambda line: log.info("drill", extra={"drill": scenario.name, "line": line})
+
+
+def _spawn(
+    services: Services, run_id: int, player: DrillPlayer
+) -> asyncio.Task[DrillResult | None]:
     task = asyncio.create_task(_play(player), name=f"drill:{player.mark.key}")
-    _RUNNING.add(task)
-    task.add_done_callback(_RUNNING.discard)
+    services.drills[run_id] = task  # held, or the loop may drop it
+    task.add_done_callback(lambda _done: services.drills.pop(run_id, None))
     return task
 
 
 async def _play(player: DrillPlayer) -> DrillResult | None:
     try:
         return await player.play()
+    except HandedOn:
+        log.info("drill handed on to another replica", extra={"drill": player.mark.key})
+        return None
     except Exception:  # a drill must never take the replica down; the log says why
         log.exception("drill failed", extra={"drill": player.mark.key})
         return None
-
-
-def running_drills() -> int:
-    return len(_RUNNING)
 
 
 def what_will_happen(scenario: Scenario) -> str:

@@ -10,10 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import socket
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -38,7 +35,7 @@ from bot.db.outbox import (
     still_claimed,
 )
 from bot.logs import bind_context
-from bot.services import Services
+from bot.services import Services, replica_id
 from bot.slack.gateway import SlackFailure, SlackGateway
 
 log = logging.getLogger(__name__)
@@ -97,17 +94,13 @@ class OpContext:
     slack: PacedSlack
 
 
-def default_worker_id() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
-
-
 @dataclass
 class OutboxWorker:
     services: Services
     slack: SlackGateway
     handlers: dict[str, Handler]
     on_failure: dict[str, FailureHook]
-    worker_id: str = field(default_factory=default_worker_id)
+    worker_id: str = field(default_factory=replica_id)
     # Long enough for a job that sleeps through pacing (a name_taken run, many user groups).
     lease: timedelta = timedelta(seconds=180)
     batch: int = 20

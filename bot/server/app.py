@@ -16,6 +16,7 @@ from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.backends.registry import Backends
@@ -69,7 +70,7 @@ def create_app(
     app[METRICS] = Metrics()
     app[READINESS] = {}
     app.cleanup_ctx.extend([_database, _slack_client, _services, _outbox_worker, _scheduler])
-    app.on_shutdown.append(_drain_listeners)
+    app.on_shutdown.extend([_drain_listeners, _hand_on_drills])
     if runtime.secrets.slack_app_token:
         from bot.slack.socket_mode import socket_mode_ctx
 
@@ -147,6 +148,16 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     await services.backends.aclose()
 
 
+async def _hand_on_drills(app: web.Application) -> None:
+    """The drills this replica plays stop here; another replica plays them on at once."""
+    from bot.drill.start import hand_on_drills
+
+    try:
+        await hand_on_drills(app[SERVICES])
+    except (OperationalError, DBAPIError, OSError) as exc:  # they go on after their lease
+        log.warning("drills not handed on", extra={"error": type(exc).__name__})
+
+
 async def _drain_listeners(app: web.Application) -> None:
     """Before anything closes: let acknowledged commands and button presses finish."""
     listeners = app.get(LISTENERS)
@@ -184,6 +195,7 @@ async def _scheduler(app: web.Application) -> AsyncIterator[None]:
     # APScheduler only ticks; deadlines live in the database.
     from bot.alert_ticks import alert_tick
     from bot.command_log import expire_prompts
+    from bot.drill.start import resume_drills
     from bot.escalation_clock import clock_tick
     from bot.integration_probe import probe_tick
 
@@ -213,6 +225,14 @@ async def _scheduler(app: web.Application) -> AsyncIterator[None]:
         "interval",
         seconds=30,
         id="outbox-housekeeping",
+        max_instances=1,
+    )
+    scheduler.add_job(
+        ticks.tracked(resume_drills),
+        "interval",
+        seconds=5,
+        id="drill-resume",
+        args=[services],
         max_instances=1,
     )
     scheduler.add_job(
