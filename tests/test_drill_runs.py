@@ -5,6 +5,8 @@ one stops cleanly, after the lease when it dies."""
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -84,13 +86,22 @@ def team_settings(tmp_path: Path) -> Settings:
     return Settings(drills_dir=str(tmp_path))
 
 
-async def test_a_replica_that_stops_hands_its_drill_on_and_the_report_comes_once(
+@asynccontextmanager
+async def drill_on_two_replicas(
     database_url: str, tmp_path: Path
-) -> None:
+) -> AsyncIterator[tuple[Harness, ManualClock, Services, Services]]:
+    """Two replicas; the team's drill started from Slack, played by the first (a)."""
     clock = ManualClock(T0)
     settings = team_settings(tmp_path)
     async with running(database_url, settings=settings, clock=clock, replicas=2) as h:
         a, b = await started_on_a(h, tmp_path)
+        yield h, clock, a, b
+
+
+async def test_a_replica_that_stops_hands_its_drill_on_and_the_report_comes_once(
+    database_url: str, tmp_path: Path
+) -> None:
+    async with drill_on_two_replicas(database_url, tmp_path) as (h, clock, a, b):
         await hand_on_drills(a)  # what a stopping replica does
         assert not a.drills
 
@@ -116,10 +127,7 @@ async def test_a_replica_that_stops_hands_its_drill_on_and_the_report_comes_once
 async def test_a_replica_that_dies_is_played_on_after_the_lease(
     database_url: str, tmp_path: Path
 ) -> None:
-    clock = ManualClock(T0)
-    settings = team_settings(tmp_path)
-    async with running(database_url, settings=settings, clock=clock, replicas=2) as h:
-        a, b = await started_on_a(h, tmp_path)
+    async with drill_on_two_replicas(database_url, tmp_path) as (h, clock, a, b):
         for task in a.drills.values():
             task.cancel()  # a dies: nothing handed on, its lease stands
         await eventually(lambda: not a.drills)
@@ -133,10 +141,7 @@ async def test_a_replica_that_dies_is_played_on_after_the_lease(
 
 
 async def test_a_run_whose_scenario_is_gone_ends(database_url: str, tmp_path: Path) -> None:
-    clock = ManualClock(T0)
-    settings = team_settings(tmp_path)
-    async with running(database_url, settings=settings, clock=clock, replicas=2) as h:
-        a, b = await started_on_a(h, tmp_path)
+    async with drill_on_two_replicas(database_url, tmp_path) as (h, _clock, a, b):
         (tmp_path / "rentguy-drill.yaml").unlink()  # b's drills_dir no longer has it
         await hand_on_drills(a)
         await eventually(lambda: resume_drills(b))

@@ -200,57 +200,22 @@ async def _scheduler(app: web.Application) -> AsyncIterator[None]:
     from bot.integration_probe import probe_tick
 
     scheduler = AsyncIOScheduler(timezone="UTC")
-    metrics = app[METRICS]
     services = app[SERVICES]
     ticks = _RunningTicks()
-    scheduler.add_job(metrics.scheduler_tick, "interval", seconds=5, id="heartbeat")
-    scheduler.add_job(
-        ticks.tracked(alert_tick),
-        "interval",
-        seconds=5,
-        id="alert-tick",
-        args=[services],
-        max_instances=1,
-    )
-    scheduler.add_job(
-        ticks.tracked(clock_tick),
-        "interval",
-        seconds=2,
-        id="clock-tick",
-        args=[services],
-        max_instances=1,
-    )
-    scheduler.add_job(
-        ticks.tracked(app[OUTBOX].housekeeping),
-        "interval",
-        seconds=30,
-        id="outbox-housekeeping",
-        max_instances=1,
-    )
-    scheduler.add_job(
-        ticks.tracked(resume_drills),
-        "interval",
-        seconds=5,
-        id="drill-resume",
-        args=[services],
-        max_instances=1,
-    )
-    scheduler.add_job(
-        ticks.tracked(expire_prompts),
-        "interval",
-        seconds=60,
-        id="operation-expiry",
-        args=[services],
-    )
+    scheduler.add_job(app[METRICS].scheduler_tick, "interval", seconds=5, id="heartbeat")
+    every: list[tuple[str, float, Callable[..., Awaitable[Any]], list[Any]]] = [
+        ("alert-tick", 5, alert_tick, [services]),
+        ("clock-tick", 2, clock_tick, [services]),
+        ("outbox-housekeeping", 30, app[OUTBOX].housekeeping, []),
+        ("drill-resume", 5, resume_drills, [services]),
+        ("operation-expiry", 60, expire_prompts, [services]),
+    ]
     probe_every = services.settings.integrations.probe_every
     if probe_every is not None:
+        every.append(("integration-probe", probe_every.total_seconds(), probe_tick, [services]))
+    for job_id, seconds, tick, args in every:  # one at a time each: a slow tick is not doubled
         scheduler.add_job(
-            ticks.tracked(probe_tick),
-            "interval",
-            seconds=probe_every.total_seconds(),
-            id="integration-probe",
-            args=[services],
-            max_instances=1,
+            ticks.tracked(tick), "interval", seconds=seconds, id=job_id, args=args, max_instances=1
         )
     scheduler.start()
     app[SCHEDULER] = scheduler
