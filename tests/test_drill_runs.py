@@ -133,7 +133,8 @@ async def test_a_replica_that_dies_is_played_on_after_the_lease(
         await eventually(lambda: not a.drills)
         assert await resume_drills(b) == 0  # not before the lease runs out
         clock.advance(LEASE + timedelta(seconds=1))
-        assert await resume_drills(b) == 1 or b.drills  # (b's own 5 s tick may be first)
+        await resume_drills(b)  # (b's own 5 s tick may get there first)
+        await eventually(lambda: b.drills)
         room = drill_rooms(h)[0]
         said = await eventually(lambda: [m for m in room.messages if "facilitator" in m.text])
         assert "&lt;!channel&gt;" in said[0].text
@@ -144,7 +145,7 @@ async def test_a_run_whose_scenario_is_gone_ends(database_url: str, tmp_path: Pa
     async with drill_on_two_replicas(database_url, tmp_path) as (h, _clock, a, b):
         (tmp_path / "rentguy-drill.yaml").unlink()  # b's drills_dir no longer has it
         await hand_on_drills(a)
-        await eventually(lambda: resume_drills(b))
+        await resume_drills(b)  # (or b's own tick)
 
         async def over() -> list[Any]:
             return [r for r in await stored_runs(h) if r.state == "over"]
