@@ -1,10 +1,11 @@
 """Writes on SQLite while pollers read: read-only sessions (deferred BEGIN) against the same
 polls taking the write lock (BEGIN IMMEDIATE, as every session did before).
 
-A migrated SQLite file in WAL mode; 4 pollers each read in a loop (a count and the newest
-row of `incidents`, then 10 ms of sleep: what a drill's player, `wait_for_room` and the drill
-CLI's drain do); meanwhile one writer inserts 300 incidents one transaction at a time, and
-each write's latency is timed (from `begin()` to its commit). The same run measures three
+A migrated SQLite file in WAL mode; 4 pollers each read in a loop: a count of `incidents`,
+a 2 ms await inside the transaction (as any await there lets the loop run other tasks while
+the transaction stays open), the newest row, then 10 ms of sleep — what a drill's player,
+`wait_for_room` and the drill CLI's drain do. Meanwhile one writer inserts 300 incidents one
+transaction at a time, and each write's latency is timed (from `begin()` to its commit). The same run measures three
 cases in turn on fresh files: no pollers (the floor), pollers on `read_session_factory`,
 and pollers on `session_factory`. The reference is the floor; the aim is the read-only
 pollers within 2x of it at p99, where the write-lock pollers make writers queue behind them.
@@ -29,6 +30,7 @@ from bot.db.models import Incident
 WRITES = 300
 POLLERS = 4
 POLL_SLEEP = 0.01
+IN_TRANSACTION = 0.002
 T0 = datetime(2026, 11, 24, 3, 12, tzinfo=UTC)
 
 
@@ -44,6 +46,7 @@ async def _case(folder: Path, name: str, pollers: str | None) -> list[float]:
         while not stop.is_set():
             async with reads.begin() as session:
                 await session.scalar(select(func.count()).select_from(Incident))
+                await asyncio.sleep(IN_TRANSACTION)
                 await session.scalar(select(Incident.id).order_by(Incident.id.desc()).limit(1))
             polls += 1
             await asyncio.sleep(POLL_SLEEP)
