@@ -5,10 +5,11 @@ A migrated SQLite file in WAL mode; 4 pollers each read in a loop: a count of `i
 a 2 ms await inside the transaction (as any await there lets the loop run other tasks while
 the transaction stays open), the newest row, then 10 ms of sleep — what a drill's player,
 `wait_for_room` and the drill CLI's drain do. Meanwhile one writer inserts 300 incidents one
-transaction at a time, and each write's latency is timed (from `begin()` to its commit). The same run measures three
-cases in turn on fresh files: no pollers (the floor), pollers on `read_session_factory`,
-and pollers on `session_factory`. The reference is the floor; the aim is the read-only
-pollers within 2x of it at p99, where the write-lock pollers make writers queue behind them.
+transaction at a time, and each write's latency is timed (from `begin()` to its commit).
+The same run measures three cases in turn on fresh files: no pollers (the floor), pollers
+on `read_session_factory`, and pollers on `session_factory`. The reference is the floor;
+the aim is the read-only pollers within 2x of it at p99, where the write-lock pollers make
+writers queue behind them.
 """
 
 from __future__ import annotations
