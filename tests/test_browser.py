@@ -48,8 +48,10 @@ WAIT = 20.0  # seconds for anything the bot does in the background
 ARTEFACTS = Path(os.environ.get("WARROOM_ARTEFACTS") or ROOT / "tests" / "artefacts")
 SCREENSHOTS = ROOT / "docs" / "screenshots"  # the README's pictures
 UPDATE_SCREENSHOTS = os.environ.get("WARROOM_UPDATE_SCREENSHOTS", "") in ("1", "true", "yes")
-# The page reloads itself when the workspace changes: an element may go stale under us.
-TRANSIENT = (NoSuchElementException, StaleElementReferenceException)
+# The page reloads itself when the workspace changes, so an element may go stale under us
+# (or be missing for a moment); on a busy machine a driver command may also time out waiting
+# for the renderer. A wait tries again on any of these rather than giving up at once.
+RETRIED = (NoSuchElementException, StaleElementReferenceException, WebDriverException)
 
 
 def _missing_browser() -> str | None:
@@ -114,15 +116,17 @@ class Person:
 
     def until(self, what: str, check: Callable[[WebDriver], object]) -> None:
         try:
-            WebDriverWait(self.driver, WAIT, 0.1, ignored_exceptions=TRANSIENT).until(check)
-        except Exception:
+            WebDriverWait(self.driver, WAIT, 0.1, ignored_exceptions=RETRIED).until(check)
+        except Exception as exc:
             self.screenshot("failed")
-            raise AssertionError(f"{what} never happened; page text:\n{self.text()}") from None
+            raise AssertionError(
+                f"{what} never happened ({type(exc).__name__}: {exc}); page text:\n{self.text()}"
+            ) from None
 
     def text(self) -> str:
         try:
             return str(self.driver.find_element(By.TAG_NAME, "body").text)
-        except TRANSIENT:
+        except RETRIED:
             return ""
 
     def sees(self, pattern: str) -> None:
@@ -134,7 +138,10 @@ class Person:
 
         def current(driver: WebDriver) -> bool:
             shown = re.search(r'var version = "([^"]*)"', driver.page_source)
-            now = httpx.get(f"{self.base}/sandbox/version", timeout=5).text
+            try:
+                now = httpx.get(f"{self.base}/sandbox/version", timeout=5).text
+            except httpx.HTTPError:  # a busy server: ask again at the next poll
+                return False
             return shown is not None and shown.group(1) == now
 
         self.until("the page settling", current)
