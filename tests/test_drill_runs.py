@@ -4,6 +4,7 @@ one stops cleanly, after the lease when it dies."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -152,3 +153,32 @@ async def test_a_run_whose_scenario_is_gone_ends(database_url: str, tmp_path: Pa
 
         await eventually(over)
         assert not b.drills
+
+
+async def test_injects_waiting_for_the_room_are_said_by_the_replica_playing_on(
+    database_url: str, tmp_path: Path
+) -> None:
+    early = (
+        SCENARIO.replace("name: test-drill", "name: rentguy-drill")
+        .replace("steps:\n", "steps:\n  - at: 0s\n    say: It is 03:00 and you are on call.\n", 1)
+        .replace("  - at: 0s\n    alert:", "  - at: 10s\n    alert:", 1)
+    )
+    (tmp_path / "rentguy-drill.yaml").write_text(early)
+    clock = ManualClock(T0)
+    settings = Settings(drills_dir=str(tmp_path))
+    async with running(database_url, settings=settings, clock=clock, replicas=2) as h:
+        a, b = player_services(h, 0), player_services(h, 1)
+        await h.slash("/incident drill rentguy-drill", user="U0ONCALL")
+        await eventually(lambda: a.drills)
+        await asyncio.sleep(0.5)  # a said the inject (no room yet) and noted its progress
+        await hand_on_drills(a)
+
+        async def b_plays() -> bool:
+            await resume_drills(b)
+            return bool(b.drills)
+
+        await eventually(b_plays)
+        clock.advance(timedelta(seconds=11))
+        room = await eventually(lambda: drill_rooms(h)[0] if drill_rooms(h) else None)
+        said = await eventually(lambda: [m for m in room.messages if "on call" in m.text])
+        assert len(said) == 1 and "facilitator" in said[0].text

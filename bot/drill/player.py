@@ -122,7 +122,9 @@ class DrillPlayer:
             if self._seen.resolved or self.stopped:
                 break
             await self._do(step)
-            self.steps_done = index + 1
+            # Injects still waiting for the room count as not done: a replica playing on
+            # says them again.
+            self.steps_done = index + 1 if not self._waiting else self.steps_done
             await self._keep(force=True)
         await self._until(started + self.scenario.duration)
         return await self.finish()
