@@ -34,8 +34,7 @@ from bot.config.operations import IntegrationsSettings
 from bot.db.engine import create_engine
 from bot.db.migrate import upgrade_to_head
 from bot.sandbox.demo_backends import GROUPS, DemoBackends, create_demo_backends_app
-from bot.sandbox.slack_requests import FORM, signed_headers, slash_command_body
-from bot.sandbox.web_api import new_response_url
+from bot.sandbox.slack_requests import FORM, signed_headers
 from tests.harness import SIGNING_SECRET, Harness, bound_socket, running, url_of
 from tests.ops_support import allowed, ops_settings
 
@@ -71,22 +70,6 @@ async def _slow_backends() -> AsyncIterator[tuple[str, DemoBackends]]:
         await runner.cleanup()
 
 
-def _body(h: Harness, text: str) -> bytes:
-    """The slash command as Slack posts it, with a fresh response_url (built before timing)."""
-    command, _, rest = text.partition(" ")
-    channel_id = h.channel("general").id
-    token = new_response_url(h.ws, channel=channel_id, user=USER, now=time.time())
-    return slash_command_body(
-        h.ws,
-        command=command,
-        text=rest,
-        user_id=USER,
-        channel_id=channel_id,
-        response_url=f"{h.sandbox_url}/response/{token}",
-        trigger_id=f"trigger-{token[-8:]}",
-    )
-
-
 async def _ack_ms(h: Harness, body: bytes) -> float:
     headers = signed_headers(body, int(time.time()), SIGNING_SECRET, FORM)
     started = time.perf_counter()
@@ -100,7 +83,7 @@ async def _ack_ms(h: Harness, body: bytes) -> float:
 
 
 async def _burst(h: Harness, text: str) -> list[float]:
-    bodies = [_body(h, text) for _ in range(CONCURRENCY)]
+    bodies = [h.slash_body(text, user=USER) for _ in range(CONCURRENCY)]
     with full_collections() as pauses:
         acks = list(await asyncio.gather(*(_ack_ms(h, body) for body in bodies)))
     if pauses:

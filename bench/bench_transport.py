@@ -30,8 +30,7 @@ from bench.figures import Figure, percentile
 from bench.support import full_collections, tally_logs
 from bot.db.engine import create_engine
 from bot.db.migrate import upgrade_to_head
-from bot.sandbox.slack_requests import FORM, slash_command_body
-from bot.sandbox.web_api import new_response_url
+from bot.sandbox.slack_requests import FORM
 from tests.harness import Harness, running
 
 SEQUENTIAL = 300
@@ -51,21 +50,6 @@ async def _database(tmp: str, name: str) -> AsyncIterator[str]:
     await upgrade_to_head(engine)
     await engine.dispose()
     yield url
-
-
-def _body(h: Harness) -> bytes:
-    """`/incident help` as Slack sends it, with a fresh response_url (built before timing)."""
-    channel_id = h.channel("general").id
-    token = new_response_url(h.ws, channel=channel_id, user=USER, now=time.time())
-    return slash_command_body(
-        h.ws,
-        command=COMMAND,
-        text=TEXT,
-        user_id=USER,
-        channel_id=channel_id,
-        response_url=f"{h.sandbox_url}/response/{token}",
-        trigger_id=f"trigger-{token[-8:]}",
-    )
 
 
 class Samples:
@@ -103,7 +87,9 @@ async def _sequential(pair: list[tuple[Harness, Samples]], rounds: int) -> list[
     gc.collect()
     with full_collections() as pauses:
         for i in range(rounds):
-            bodies = [(h, samples, _body(h)) for h, samples in pair]
+            bodies = [
+                (h, samples, h.slash_body(f"{COMMAND} {TEXT}", user=USER)) for h, samples in pair
+            ]
             for h, samples, body in bodies if i % 2 == 0 else reversed(bodies):
                 await samples.ack(h, body)
     return pauses
@@ -116,7 +102,7 @@ async def _bursts(pair: list[tuple[Harness, Samples]], bursts: int) -> list[floa
     pauses: list[float] = []
     for i in range(bursts):
         for h, samples in pair if i % 2 == 0 else reversed(pair):
-            bodies = [_body(h) for _ in range(CONCURRENCY)]
+            bodies = [h.slash_body(f"{COMMAND} {TEXT}", user=USER) for _ in range(CONCURRENCY)]
             gc.collect()
             with full_collections() as during:
                 await asyncio.gather(*(samples.ack(h, body) for body in bodies))

@@ -117,10 +117,15 @@ class Harness:
 
     async def slash(self, text: str, *, user: str = "U0ONCALL", channel: str = "general") -> Ack:
         """Type a slash command as `user` in #`channel`, exactly as Slack would post it."""
+        body = self.slash_body(text, user=user, channel=channel)
+        return await self.send(body, "application/x-www-form-urlencoded")
+
+    def slash_body(self, text: str, *, user: str = "U0ONCALL", channel: str = "general") -> bytes:
+        """The slash command's body as Slack posts it, with a fresh response_url."""
         command, _, rest = text.partition(" ")
         channel_id = self.channel(channel).id
         token = new_response_url(self.ws, channel=channel_id, user=user, now=time.time())
-        body = slash_command_body(
+        return slash_command_body(
             self.ws,
             command=command,
             text=rest,
@@ -129,7 +134,6 @@ class Harness:
             response_url=f"{self.sandbox_url}/response/{token}",
             trigger_id=f"trigger-{token[-8:]}",
         )
-        return await self.send(body, "application/x-www-form-urlencoded")
 
     async def alert(
         self, source: str, body: Any, *, token: str = ALERT_TOKEN, replica: int = 0

@@ -18,7 +18,7 @@ from bot.config.settings import Settings
 from bot.core.timeline import EventKind, TimelineEntry
 from bot.drill.catalog import resolve_scenario, shipped_paths
 from bot.drill.keys import drill_routing, mark_alert, new_mark
-from bot.drill.report import IncidentSummary, build_report, offset_text
+from bot.drill.report import DrillReport, IncidentSummary, build_report, offset_text
 from bot.drill.report_render import render_blocks, render_markdown
 from bot.drill.scenario import (
     MAX_BYTES,
@@ -269,6 +269,20 @@ def entry(
     )
 
 
+OPEN_QUEUE = IncidentSummary(7, "Queue", "critical", T0, "triggered", None)
+
+
+def queue_report(
+    events: list[TimelineEntry], minutes: float, incident: IncidentSummary = OPEN_QUEUE
+) -> DrillReport:
+    """The report of a drill of the queue incident that ran for `minutes`."""
+    return build_report(
+        scenario="q", title="Queue", runbook="r", started_at=T0,
+        ended_at=T0 + timedelta(minutes=minutes), incident=incident, events=events,
+        policies=Settings().escalation,
+    )  # fmt: skip
+
+
 def test_the_report_measures_duties_against_the_policy() -> None:
     incident = IncidentSummary(7, "Queue", "critical", T0, "resolved", "inc-drill-queue")
     events = [
@@ -279,11 +293,7 @@ def test_the_report_measures_duties_against_the_policy() -> None:
         entry(EventKind.STATUS_UPDATE, 5, "U0IC"),
         entry(EventKind.STATE_CHANGED, 6, "U0IC", before="acknowledged", after="resolved"),
     ]
-    report = build_report(
-        scenario="q", title="Queue", runbook="playbook", started_at=T0,
-        ended_at=T0 + timedelta(minutes=6), incident=incident, events=events,
-        policies=Settings().escalation,
-    )  # fmt: skip
+    report = queue_report(events, 6, incident)
     ack, ic, updates = report.duties
     assert ack.breached and ack.verdict == "breached by 1m" and ack.by == "U0ONCALL"
     assert ack.done_at == timedelta(minutes=3)
@@ -298,12 +308,7 @@ def test_the_report_measures_duties_against_the_policy() -> None:
 
 
 def test_duties_not_yet_due_when_the_drill_ends_are_not_breaches() -> None:
-    incident = IncidentSummary(7, "Queue", "critical", T0, "triggered", None)
-    report = build_report(
-        scenario="q", title="Queue", runbook="r", started_at=T0,
-        ended_at=T0 + timedelta(minutes=4), incident=incident, events=[],
-        policies=Settings().escalation,
-    )  # fmt: skip
+    report = queue_report([], 4)
     ack, ic, _updates = report.duties
     assert ack.breached and ack.verdict == "never (due +02:00)"
     assert not ic.breached and "not due before the drill ended" in ic.verdict
@@ -311,16 +316,11 @@ def test_duties_not_yet_due_when_the_drill_ends_are_not_breaches() -> None:
 
 
 def test_a_raised_severity_starts_the_stricter_clock() -> None:
-    incident = IncidentSummary(7, "Queue", "critical", T0, "triggered", None)
     events = [
         entry(EventKind.SEVERITY_CHANGED, 1, before="warning", after="critical"),
         entry(EventKind.STATE_CHANGED, 3.5, "U0ONCALL", before="triggered", after="acknowledged"),
     ]
-    report = build_report(
-        scenario="q", title="Queue", runbook="r", started_at=T0,
-        ended_at=T0 + timedelta(minutes=5), incident=incident, events=events,
-        policies=Settings().escalation,
-    )  # fmt: skip
+    report = queue_report(events, 5)
     ack, _ic, _updates = report.duties
     assert report.opened_severity == "warning"
     assert ack.policy == "within 2m (critical)"  # due +03:00, before warning's +05:00
@@ -366,16 +366,11 @@ def test_any_structure_is_a_scenario_or_a_clear_error(
 
 
 def test_a_deadline_missed_before_the_raise_stays_a_breach() -> None:
-    incident = IncidentSummary(7, "Queue", "critical", T0, "triggered", None)
     events = [
         entry(EventKind.SEVERITY_CHANGED, 6, before="warning", after="critical"),
         entry(EventKind.STATE_CHANGED, 7, "U0ONCALL", before="triggered", after="acknowledged"),
     ]
-    report = build_report(
-        scenario="q", title="Queue", runbook="r", started_at=T0,
-        ended_at=T0 + timedelta(minutes=9), incident=incident, events=events,
-        policies=Settings().escalation,
-    )  # fmt: skip
+    report = queue_report(events, 9)
     ack = report.duties[0]
     assert ack.policy == "within 5m (warning)" and ack.verdict == "breached by 2m"
 
