@@ -11,7 +11,7 @@ PORT ?= 8080
 help:
 	@echo "make demo   run Warroom with SQLite and the built-in Slack sandbox (http://$(HOST):$(PORT)/sandbox)"
 	@echo "make test   run the test suite (SQLite, and PostgreSQL when reachable)"
-	@echo "make lint   ruff + mypy"
+	@echo "make lint   ruff + mypy + lint-imports (the layers in docs/architecture.md)"
 	@echo "make bench  run the benchmarks in bench/ and write bench/RESULTS.md"
 
 $(BIN)/python:
@@ -34,6 +34,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

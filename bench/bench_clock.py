@@ -6,7 +6,7 @@ posted to Slack) inserted directly, each with a `dr_plan` deadline and every oth
 times are staggered evenly over 30 s, starting 2 s after the rows are written; each
 team_lead is due 7.5 s after its incident's dr_plan, so the last step is due at ~37.5 s.
 Three separate OS processes (`python -c`), each with its own engine and Services, call
-`bot.escalation_clock.clock_tick` every 1 s (the app ticks every 2 s) until no step is left
+`bot.escalation.ticker.clock_tick` every 1 s (the app ticks every 2 s) until no step is left
 or 70 s have passed.
 
 Measured from the database afterwards: lateness = fired_at - due_at of every fired step
@@ -37,16 +37,16 @@ from sqlalchemy import func, select, text
 
 from bench.figures import Figure, percentile
 from bench.support import LogTally, pg_database, tally_logs
-from bot.clock import SystemClock
 from bot.config.settings import Settings
 from bot.core.escalation import Step
 from bot.core.timeline import EventKind
 from bot.db.engine import create_engine, session_factory
 from bot.db.models import EscalationDeadline, Incident, OutboxMessage, TimelineEvent
-from bot.metrics import Metrics
-from bot.services import Services
+from bot.infra.metrics import Metrics
+from bot.infra.templates import Templates
+from bot.infra.time_source import SystemClock
+from bot.runtime.services import Services
 from bot.slack.gateway import SlackGateway, make_web_client
-from bot.templates import Templates
 
 INCIDENTS = 1000
 SPREAD = 30.0  # seconds over which the dr_plan due times are staggered
@@ -89,7 +89,7 @@ async def _left(services: Services) -> tuple[int, int]:
 
 
 async def _tick_until_done(url: str, bound: float) -> dict[str, Any]:
-    from bot.escalation_clock import WORKER, clock_tick
+    from bot.escalation.ticker import WORKER, clock_tick
 
     tally = LogTally()
     logging.getLogger().addHandler(tally)

@@ -30,7 +30,7 @@ from aiohttp import web
 
 from bench.figures import Figure, percentile
 from bench.support import full_collections, tally_logs
-from bot.config.operations import IntegrationsSettings
+from bot.config.platform import IntegrationsSettings
 from bot.db.engine import create_engine
 from bot.db.migrate import upgrade_to_head
 from bot.sandbox.demo_backends import GROUPS, DemoBackends, create_demo_backends_app

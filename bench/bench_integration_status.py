@@ -1,15 +1,15 @@
 """/integration-status over 20 integrations of which 5 hang: total time against one timeout.
 
-Twenty integrations each have their own health URL on a small aiohttp server on loopback:
-15 answer at once in the demo backends' shape, 5 sleep 30 s. The integrations backend's
-timeout is 1 s (no retries; no per-integration timeout), so a round that probes them one
-after another would take 5 s and more; probed all at once, each under its own timeout, a
-round takes one timeout. The bot runs in the harness (SQLite in a temp file, periodic probe
-off) and `bot.integration_probe.probe(services, names, force=True)` is timed, 5 rounds, each
+Twenty integrations each have their own health URL on a small aiohttp server on loopback: 15
+answer at once in the demo backends' shape, 5 sleep 30 s. The integrations backend's timeout is
+1 s (no retries; no per-integration timeout), so a round that probes them one after another
+would take 5 s and more; probed all at once, each under its own timeout, a round takes one
+timeout. The bot runs in the harness (SQLite in a temp file, periodic probe off) and
+`bot.operations.integration_probe.probe(services, names, force=True)` is timed, 5 rounds, each
 forced. The reference is the 1 s timeout; the aim is median <= 1.2 times the timeout. Each
 round must find exactly the 5 hanging integrations down. The first round also creates the
-backend client of each integration (each has its own circuit breaker and its own httpx
-client), which shows in the max.
+backend client of each integration (each has its own circuit breaker and its own httpx client),
+which shows in the max.
 """
 
 from __future__ import annotations
@@ -29,12 +29,12 @@ from aiohttp import web
 from bench.figures import Figure
 from bench.support import tally_logs
 from bot.config.backends import BackendSettings
-from bot.config.operations import IntegrationSettings, IntegrationsSettings
+from bot.config.platform import IntegrationSettings, IntegrationsSettings
 from bot.config.settings import Settings
 from bot.db.engine import create_engine
 from bot.db.migrate import upgrade_to_head
-from bot.integration_probe import probe
-from bot.server.app import SERVICES
+from bot.operations.integration_probe import probe
+from bot.web.keys import SERVICES
 from tests.harness import bound_socket, running, url_of
 
 INTEGRATIONS = [f"integration-{i:02d}" for i in range(1, 21)]

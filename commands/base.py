@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 
 if TYPE_CHECKING:
-    from bot.services import Services
+    from bot.runtime.services import Services
 
 ArgsT = TypeVar("ArgsT")
 
@@ -81,7 +81,7 @@ class Executed:
     ok: bool
     outcome: str  # "ok" or the backend error's kind
     timeline: str  # one line for the war room's timeline
-    call: Any = None  # bot.command_log.Call of the mutating request
+    call: Any = None  # bot.operations.command_log.Call of the mutating request
 
 
 class Confirmable(Protocol):

@@ -6,12 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from bot.backend_calls import call_backend
-from bot.config.operations import CampaignsSettings
+from bot.config.platform import CampaignsSettings
 from bot.core.slack_text import safe
-from bot.slack import operation_messages as messages
+from bot.operations import messages
+from bot.operations.backend_calls import call_backend
 from commands.base import CommandContext, Executed, OperationRun, Reply, UsageError
-from commands.operations import (
+from commands.operation_gate import (
     access,
     ask_to_confirm,
     drill_confirm,

@@ -7,10 +7,11 @@ from bot.config.settings import Severity
 from bot.core.lifecycle import Move
 from bot.core.timeline import EventKind, TimelineEntry
 from bot.db.incidents import create_incident, incident_for_channel, record
-from bot.escalation_clock import plan_clock
+from bot.drill.start import choose_scenario, start_drill, what_will_happen
+from bot.escalation.ticker import plan_clock
 from bot.exports import ExportError
 from bot.exports.slack_upload import share_export
-from bot.incident_actions import (
+from bot.incidents.actions import (
     ActionError,
     Done,
     add_note,
@@ -19,11 +20,11 @@ from bot.incident_actions import (
     change_state,
     post_update,
 )
-from bot.incident_views import stats_text, status_text, timeline_text
+from bot.incidents.views import stats_text, status_text, timeline_text
+from bot.infra.templates import Mrkdwn
 from bot.outbox.requests import request_war_room
 from bot.slack import blocks
-from bot.templates import Mrkdwn
-from bot.war_room import wait_for_room
+from bot.war_room.opening import wait_for_room
 from commands.base import CommandContext, Reply
 from commands.incident_args import (
     USAGE,
@@ -124,7 +125,6 @@ class IncidentCommand:
         return Reply(text=text)
 
     async def _drill(self, args: Drill, ctx: CommandContext) -> Reply:
-        from bot.drill.start import choose_scenario, start_drill, what_will_happen
 
         settings = ctx.services.settings
         chosen, text = choose_scenario(args.scenario, settings.alerts, settings.drills_dir)

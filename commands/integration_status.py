@@ -6,13 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from bot.command_log import Call
-from bot.config.operations import IntegrationsSettings
+from bot.config.platform import IntegrationsSettings
 from bot.core.slack_text import safe
-from bot.integration_probe import probe
-from bot.slack import operation_messages as messages
+from bot.operations import messages
+from bot.operations.command_log import Call
+from bot.operations.integration_probe import probe
 from commands.base import CommandContext, Reply, UsageError
-from commands.operations import checked_name, gate, ran, reply
+from commands.operation_gate import checked_name, gate, ran, reply
 
 
 @dataclass(frozen=True)

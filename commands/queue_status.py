@@ -6,13 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from bot.backend_calls import call_backend
-from bot.config.operations import QueuesSettings
+from bot.config.platform import QueuesSettings
 from bot.core.queue_health import MetricsShapeError, judge_all, parse_metrics
 from bot.core.slack_text import safe
-from bot.slack import operation_messages as messages
+from bot.operations import messages
+from bot.operations.backend_calls import call_backend
 from commands.base import CommandContext, Reply, UsageError
-from commands.operations import checked_name, gate, ran, reply
+from commands.operation_gate import checked_name, gate, ran, reply
 
 
 @dataclass(frozen=True)

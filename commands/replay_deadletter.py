@@ -7,13 +7,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from bot.backend_calls import call_backend
-from bot.config.operations import QueuesSettings
+from bot.config.platform import QueuesSettings
 from bot.core.queue_health import MetricsShapeError, parse_metrics
 from bot.core.slack_text import safe
-from bot.slack import operation_messages as messages
+from bot.operations import messages
+from bot.operations.backend_calls import call_backend
 from commands.base import CommandContext, Executed, OperationRun, Reply, UsageError
-from commands.operations import (
+from commands.operation_gate import (
     access,
     ask_to_confirm,
     checked_name,

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from bot.core.status_draft import STATUSES
 from bot.db.incidents import incident_for_channel
 from bot.slack.gateway import SlackFailure
-from bot.slack.status_draft_ui import post_draft
-from bot.status_drafts import DraftError, new_draft
+from bot.status_page.draft_messages import post_draft
+from bot.status_page.drafts import DraftError, new_draft
 from commands.base import CommandContext, Reply, UsageError
 
 

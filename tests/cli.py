@@ -20,7 +20,7 @@ def run_cli(
     *args: str, env: dict[str, str] | None = None, cwd: Path = ROOT
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "bot.cli", *args],
+        [sys.executable, "-m", "bot.cli.main", *args],
         capture_output=True,
         text=True,
         timeout=120,
@@ -45,7 +45,7 @@ def serving_sandbox(
     }
     log = tmp_path / "serve.log"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port", "0"],
+        [sys.executable, "-m", "bot.cli.main", "serve", "--host", "127.0.0.1", "--port", "0"],
         stdout=subprocess.PIPE,
         stderr=log.open("w"),
         text=True,

@@ -22,8 +22,8 @@ from typing import Any, TypeVar, overload
 import aiohttp
 from aiohttp import web
 
-from bot.clock import Clock
 from bot.config.settings import RuntimeConfig, Secrets, Settings
+from bot.infra.time_source import Clock
 from bot.sandbox.app import create_sandbox_app
 from bot.sandbox.page import PageConfig
 from bot.sandbox.slack_requests import (
@@ -36,7 +36,7 @@ from bot.sandbox.slack_requests import (
 from bot.sandbox.socket_mode import SOCKETS, SocketHub, deliver_body
 from bot.sandbox.web_api import new_response_url
 from bot.sandbox.workspace import Channel, Message, Workspace, default_workspace
-from bot.server.app import create_app
+from bot.web.app import create_app
 
 SIGNING_SECRET = "test-signing-secret-0123456789"
 ALERT_TOKEN = "test-alert-token-0123456789"

@@ -13,7 +13,7 @@ from aiohttp import web
 from sqlalchemy import select
 
 from bot.config.backends import BackendSettings
-from bot.config.operations import CommandPermission
+from bot.config.platform import CommandPermission
 from bot.config.settings import Settings
 from bot.db.models import AuditRecord
 from bot.sandbox.demo_backends import DemoBackends, create_demo_backends_app

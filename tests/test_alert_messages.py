@@ -18,6 +18,7 @@ from bot.config.settings import AlertSettings
 from bot.core.alerts import NormalizedAlert, parse_alertmanager, parse_generic
 from bot.core.slack_text import TRUNCATION_MARKER
 from bot.db.models import Alert
+from bot.infra.templates import Templates
 from bot.sandbox.methods_blocks import block_errors
 from bot.slack.alert_messages import (
     AlertLike,
@@ -29,7 +30,6 @@ from bot.slack.alert_messages import (
     room_alert_summary,
     war_room_intro,
 )
-from bot.templates import Templates
 
 FIXTURES = Path(__file__).parent / "fixtures" / "alertmanager"
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")

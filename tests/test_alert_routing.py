@@ -16,13 +16,13 @@ from typing import Any
 
 from sqlalchemy import select
 
-from bot.alert_ticks import alert_tick
-from bot.clock import ManualClock
+from bot.alerts.tick import alert_tick
 from bot.config.settings import MaintenanceWindow, Settings, SlackSettings, WarRoomSettings
 from bot.db.models import AlertGroup
+from bot.infra.time_source import ManualClock
 from bot.sandbox.page import SAMPLE_ALERTS
 from bot.sandbox.workspace import Channel, Message
-from bot.server.app import SERVICES
+from bot.web.keys import SERVICES
 from tests.db_reads import incidents, rows, timeline
 from tests.harness import Harness, eventually, running
 

@@ -68,7 +68,7 @@ class Cluster:
     async def start(self) -> Serve:
         log = (self.tmp / f"serve-{len(self.processes)}.log").open("w")
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port", "0",
+            sys.executable, "-m", "bot.cli.main", "serve", "--host", "127.0.0.1", "--port", "0",
             stdout=asyncio.subprocess.PIPE, stderr=log, env=self.env, cwd=self.tmp,
         )  # fmt: skip
         assert proc.stdout is not None

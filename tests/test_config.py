@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from bot.config.durations import DurationError, format_duration, parse_duration
-from bot.config.loader import load_config, redact_url
 from bot.config.schema import ConfigError
+from bot.infra.config_loader import load_config, redact_url
 from tests.cli import run_cli
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -7,11 +7,11 @@ import asyncio
 import json
 from datetime import UTC, datetime, timedelta
 
-from bot.clock import ManualClock
-from bot.command_log import expire_prompts
-from bot.config.operations import CommandPermission
+from bot.config.platform import CommandPermission
+from bot.infra.time_source import ManualClock
+from bot.operations.command_log import expire_prompts
 from bot.sandbox.workspace import Message
-from bot.server.app import SERVICES
+from bot.web.keys import SERVICES
 from tests.harness import Harness, eventually, running
 from tests.ops_support import allowed, answer, audited, demo_backends, ops_settings
 

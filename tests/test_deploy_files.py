@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 import yaml
 
-from bot.server.app import LISTENER_DRAIN_SECONDS, STOP_GRACE_SECONDS
-from bot.server.serve import FLUSH_TIMEOUT, SHUTDOWN_TIMEOUT
+from bot.cli.serve import FLUSH_TIMEOUT, SHUTDOWN_TIMEOUT
+from bot.web.app import LISTENER_DRAIN_SECONDS, STOP_GRACE_SECONDS
 
 ROOT = Path(__file__).resolve().parents[1]
 SECRET_NAME = re.compile(r"TOKEN|SECRET|PASSWORD|PASSWD|DATABASE_URL|_KEY\b", re.IGNORECASE)

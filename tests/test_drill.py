@@ -16,14 +16,14 @@ from pathlib import Path
 
 import pytest
 
-from bot.clock import ManualClock
 from bot.config.settings import Settings
 from bot.drill.catalog import resolve_scenario, shipped_paths
 from bot.drill.player import DrillPlayer, DrillResult
 from bot.drill.scenario import parse_scenario
-from bot.escalation_clock import clock_tick
+from bot.escalation.ticker import clock_tick
+from bot.infra.time_source import ManualClock
 from bot.sandbox.workspace import Channel
-from bot.server.app import SERVICES
+from bot.web.keys import SERVICES
 from tests.cli import ROOT, run_cli
 from tests.db_reads import incidents, timeline
 from tests.harness import Harness, eventually, running
@@ -293,7 +293,7 @@ def test_warroom_drill_plays_each_shipped_scenario_and_prints_its_report(
 def test_sigterm_ends_a_drill_early_with_its_report(tmp_path: Path) -> None:
     """A facilitator ends a real-clock drill with Ctrl-C or SIGTERM: the report still comes."""
     drill = subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "drill", "online-learning-p0"],
+        [sys.executable, "-m", "bot.cli.main", "drill", "online-learning-p0"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

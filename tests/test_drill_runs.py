@@ -15,14 +15,14 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.clock import ManualClock
 from bot.config.settings import Settings
 from bot.db.drill_runs import LEASE, claim_orphans, create_run, end_run, record_progress
 from bot.db.engine import session_factory
 from bot.db.models import DrillRun
 from bot.drill.start import hand_on_drills, resume_drills
-from bot.server.app import SERVICES
-from bot.services import Services
+from bot.infra.time_source import ManualClock
+from bot.runtime.services import Services
+from bot.web.keys import SERVICES
 from tests.db_reads import rows
 from tests.harness import Harness, eventually, running
 from tests.test_drill import SCENARIO, T0, drill_rooms, texts, ticking

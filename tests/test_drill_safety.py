@@ -16,17 +16,17 @@ import pytest
 from aiohttp import web
 from sqlalchemy import select, update
 
-from bot.clock import ManualClock
 from bot.config.backends import BackendSettings
 from bot.config.settings import Settings, StatuspageSettings, TicketSettings
 from bot.core import drill
 from bot.db.engine import create_engine
 from bot.db.models import Incident, StatusDraft
 from bot.db.outbox import enqueue
-from bot.escalation_clock import clock_tick
+from bot.escalation.ticker import clock_tick
+from bot.infra.time_source import ManualClock
 from bot.sandbox.workspace import Channel, Message
-from bot.server.app import SERVICES
-from bot.tickets import TICKET_CREATE
+from bot.tickets.webhook import TICKET_CREATE
+from bot.web.keys import SERVICES
 from tests.db_reads import incidents, rows, timeline
 from tests.harness import Harness, bound_socket, eventually, running, url_of
 from tests.ops_support import allowed, answer, demo_backends, ops_settings

@@ -13,11 +13,10 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.config.loader import load_config
 from bot.config.settings import Settings
+from bot.core.drill_keys import drill_routing, mark_alert, new_mark
 from bot.core.timeline import EventKind, TimelineEntry
 from bot.drill.catalog import resolve_scenario, shipped_paths
-from bot.drill.keys import drill_routing, mark_alert, new_mark
 from bot.drill.report import DrillReport, IncidentSummary, build_report, offset_text
 from bot.drill.report_render import render_blocks, render_markdown
 from bot.drill.scenario import (
@@ -29,6 +28,7 @@ from bot.drill.scenario import (
     parse_scenario,
 )
 from bot.drill.scenario_alerts import parse_alert
+from bot.infra.config_loader import load_config
 from tests.test_examples import env_for
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -12,12 +12,12 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from bot.clock import ManualClock
 from bot.config.settings import NotifyTarget, Settings
 from bot.core.escalation import Facts, Step, decide, first_deadlines
 from bot.db.models import EscalationDeadline
-from bot.escalation_clock import clock_tick
-from bot.server.app import SERVICES
+from bot.escalation.ticker import clock_tick
+from bot.infra.time_source import ManualClock
+from bot.web.keys import SERVICES
 from tests.db_reads import incidents, rows, timeline
 from tests.harness import Harness, eventually, running
 from tests.scenarios.support import direct_messages

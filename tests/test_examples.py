@@ -20,11 +20,11 @@ import jinja2.meta
 import pytest
 import yaml
 
-from bot.config.loader import load_config
 from bot.config.schema import ConfigError
 from bot.config.settings import Settings
-from bot.labels import builtin_labels, label_problems
-from bot.templates import BUILTIN_DIR, Templates
+from bot.infra.button_words import builtin_labels, label_problems
+from bot.infra.config_loader import load_config
+from bot.infra.templates import BUILTIN_DIR, Templates
 from tests.cli import run_cli
 from tests.test_templates import CONTEXTS
 

@@ -31,7 +31,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from bot.config.loader import load_config
 from bot.config.schema import ConfigError
 from bot.config.settings import SEVERITIES, AlertSettings, RuntimeConfig, Settings
 from bot.core.alerts import (
@@ -42,6 +41,7 @@ from bot.core.alerts import (
     parse_grafana,
 )
 from bot.db.models import OutboxMessage
+from bot.infra.config_loader import load_config
 from bot.sandbox.slack_requests import FORM, JSON_CONTENT
 from commands.base import UsageError
 from commands.campaign_switch import CampaignArgs

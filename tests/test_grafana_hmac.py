@@ -14,11 +14,11 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from bot.config.loader import load_config
 from bot.config.schema import ConfigError
 from bot.config.settings import AlertSettings, GrafanaHmacSettings, Settings
 from bot.db.models import Alert
-from bot.server.grafana_signature import verify_grafana_signature
+from bot.infra.config_loader import load_config
+from bot.web.grafana_signature import verify_grafana_signature
 from tests.db_reads import rows
 from tests.harness import ALERT_TOKEN, Harness, running
 from tests.test_alert_parsing import GRAFANA

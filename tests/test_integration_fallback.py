@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.config.operations import IntegrationSettings, IntegrationsSettings
+from bot.config.platform import IntegrationSettings, IntegrationsSettings
 from bot.config.schema import Problem, build
 from bot.core.alerts import NormalizedAlert
 from bot.core.integration_fallback import (
@@ -21,10 +21,10 @@ from bot.core.integration_fallback import (
     integration_fallback,
 )
 from bot.core.integration_health import Transition
-from bot.integration_probe import internal_alert, probe_tick
-from bot.server.app import SERVICES
+from bot.infra.templates import Templates
+from bot.operations.integration_probe import internal_alert, probe_tick
 from bot.slack.alert_messages import GroupFacts, IncidentFacts, alert_post, war_room_intro
-from bot.templates import Templates
+from bot.web.keys import SERVICES
 from tests.cli import run_cli
 from tests.db_reads import incidents
 from tests.harness import eventually, running

@@ -9,7 +9,14 @@ from collections.abc import Iterator
 
 import pytest
 
-from bot.logs import REDACTED, JsonFormatter, Redactor, bind_context, new_context, reset_context
+from bot.infra.logs import (
+    REDACTED,
+    JsonFormatter,
+    Redactor,
+    bind_context,
+    new_context,
+    reset_context,
+)
 from tests.harness import ALERT_TOKEN, SIGNING_SECRET, running
 
 

@@ -70,7 +70,7 @@ SLACK_METHOD = rf'"((?:{FAMILIES})\.[a-zA-Z.]+)"'
 def methods_called() -> set[str]:
     """Every Web API method the bot calls: through the Slack port (`call("…")`), queued in
     the outbox (`method="…"`) or sent as queued (`PLAIN_METHODS`). The sandbox is not the bot."""
-    from bot.outbox.handlers import PLAIN_METHODS
+    from bot.web.outbox_handlers import PLAIN_METHODS
 
     found = set(PLAIN_METHODS)
     for path in (ROOT / "bot").rglob("*.py"):

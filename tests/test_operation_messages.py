@@ -11,11 +11,10 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.backends.errors import BackendError
-from bot.config.operations import IntegrationSettings, IntegrationsSettings, QueueThresholds
+from bot.config.platform import IntegrationSettings, IntegrationsSettings, QueueThresholds
 from bot.core.integration_health import ProbeResult, Status
 from bot.core.queue_health import QueueReading, judge
-from bot.sandbox.methods_blocks import block_errors
-from bot.slack.operation_messages import (
+from bot.operations.messages import (
     Rendered,
     approval_request,
     backend_failed,
@@ -28,6 +27,7 @@ from bot.slack.operation_messages import (
     queue_status,
     replay_result,
 )
+from bot.sandbox.methods_blocks import block_errors
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 NOW = datetime(2026, 3, 10, 13, 2, 30, tzinfo=UTC)  # 14:02 CET

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from bot.config.operations import (
+from bot.config.platform import (
     CampaignsSettings,
     CommandPermission,
     IntegrationSettings,

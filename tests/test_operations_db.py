@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.db.engine import create_engine, is_sqlite, session_factory
 from bot.db.models import AuditRecord, PendingOperation
-from bot.db.operations import (
+from bot.db.operation_records import (
     MOVES,
     AuditEntry,
     audit,

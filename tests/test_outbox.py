@@ -13,15 +13,15 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.clock import ManualClock, ScaledClock
 from bot.config.settings import Settings, SlackSettings, WarRoomSettings
 from bot.db.engine import create_engine, session_factory
 from bot.db.models import AlertGroup, OutboxMessage
 from bot.db.outbox import Job, claim, enqueue, mark_sent
+from bot.infra.time_source import ManualClock, ScaledClock
 from bot.outbox.requests import GROUP_POST
 from bot.outbox.worker import After, OpContext
 from bot.sandbox.workspace import Channel, Fault
-from bot.server.app import OUTBOX
+from bot.web.keys import OUTBOX
 from tests.db_reads import incidents, rows, timeline
 from tests.harness import Harness, eventually, running
 

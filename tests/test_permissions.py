@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.config.operations import CommandPermission, default_permissions
+from bot.config.platform import CommandPermission, default_permissions
 from bot.core.permissions import MUTATING, approve, decide
 
 NO_GROUPS: frozenset[str] = frozenset()

@@ -8,13 +8,13 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bot.clock import ManualClock
 from bot.config.settings import PostIncidentSettings, Settings
-from bot.escalation_clock import clock_tick
+from bot.escalation.ticker import clock_tick
+from bot.infra.time_source import ManualClock
 from bot.sandbox.slack_requests import block_actions_body
 from bot.sandbox.web_api import new_response_url
 from bot.sandbox.workspace import Channel, Message
-from bot.server.app import SERVICES
+from bot.web.keys import SERVICES
 from tests.db_reads import incidents, timeline
 from tests.harness import Ack, Harness, eventually, running
 

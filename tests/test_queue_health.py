@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from bot.config.operations import QueuesSettings, QueueThresholds
+from bot.config.platform import QueuesSettings, QueueThresholds
 from bot.core.queue_health import (
     MetricsShapeError,
     QueueReading,

@@ -9,10 +9,10 @@ from typing import Any
 
 from sqlalchemy import select
 
-from bot.config.operations import IntegrationSettings, IntegrationsSettings
+from bot.config.platform import IntegrationSettings, IntegrationsSettings
 from bot.db.models import Alert
-from bot.integration_probe import probe_tick
-from bot.server.app import LISTENERS, SERVICES
+from bot.operations.integration_probe import probe_tick
+from bot.web.keys import LISTENERS, SERVICES
 from tests.db_reads import incidents, rows, timeline
 from tests.harness import eventually, running
 from tests.ops_support import answer, audited, demo_backends, ops_settings, seen_by

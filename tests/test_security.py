@@ -34,12 +34,12 @@ from sqlalchemy.engine import make_url
 from bot.config.backends import BackendSettings
 from bot.config.settings import ServerSettings, Settings
 from bot.db.models import Alert, AlertGroup
-from bot.logs import JsonFormatter, Redactor
+from bot.infra.logs import JsonFormatter, Redactor
 from bot.sandbox.demo_backends import DemoBackends, create_demo_backends_app
 from bot.sandbox.slack_requests import FORM, block_actions_body, signed_headers, slash_command_body
 from bot.sandbox.web_api import new_response_url
 from bot.sandbox.workspace import Message
-from bot.server import routes
+from bot.web import routes
 from tests.db_reads import incidents, rows
 from tests.harness import (
     ALERT_TOKEN,

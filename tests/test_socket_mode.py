@@ -21,7 +21,7 @@ from bot.sandbox.embedded import prepare_sandbox
 from bot.sandbox.page import PageConfig
 from bot.sandbox.socket_mode import SOCKETS, SocketHub, envelope_of
 from bot.sandbox.workspace import Channel, Workspace, default_workspace
-from bot.server.app import create_app
+from bot.web.app import create_app
 from tests.harness import Harness, bound_socket, eventually, running, runtime_for, url_of
 
 FIRING = json.loads(

@@ -14,14 +14,14 @@ import pytest
 from aiohttp import web
 from sqlalchemy import select
 
-from bot.clock import ManualClock
 from bot.config.backends import BackendSettings
 from bot.config.settings import Settings, StatuspageSettings
 from bot.db.models import StatusDraft
-from bot.escalation_clock import clock_tick
+from bot.escalation.ticker import clock_tick
+from bot.infra.time_source import ManualClock
 from bot.sandbox.slack_requests import view_submission_body
 from bot.sandbox.workspace import Channel, Message
-from bot.server.app import SERVICES
+from bot.web.keys import SERVICES
 from tests.db_reads import incidents, rows, timeline
 from tests.harness import Harness, bound_socket, eventually, running, url_of
 

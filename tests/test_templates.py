@@ -8,10 +8,10 @@ from typing import Any
 import jinja2
 import pytest
 
-from bot.config.loader import load_config
 from bot.config.schema import ConfigError
-from bot.labels import label_problems
-from bot.templates import Mrkdwn, Templates
+from bot.infra.button_words import label_problems
+from bot.infra.config_loader import load_config
+from bot.infra.templates import Mrkdwn, Templates
 
 
 def _when(utc: str, local: str) -> dict[str, str]:

@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from bot.clock import ManualClock
 from bot.config.settings import Settings, TicketSettings
-from bot.escalation_clock import clock_tick
-from bot.server.app import SERVICES
+from bot.escalation.ticker import clock_tick
+from bot.infra.time_source import ManualClock
+from bot.web.keys import SERVICES
 from tests.db_reads import incidents, timeline
 from tests.harness import Harness, bound_socket, eventually, running, url_of
 

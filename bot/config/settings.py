@@ -11,7 +11,7 @@ from datetime import time, timedelta
 from typing import Literal
 
 from bot.config.backends import BackendSettings
-from bot.config.operations import (
+from bot.config.platform import (
     CampaignsSettings,
     CommandPermission,
     IntegrationsSettings,

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from bot.config.operations import IntegrationSettings
+from bot.config.platform import IntegrationSettings
 
 FALLBACK_LABELS = ("integration", "component")
 

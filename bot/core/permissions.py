@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from bot.config.operations import CommandPermission
+from bot.config.platform import CommandPermission
 
 MUTATING = frozenset({"pause-campaign", "resume-campaign", "replay-deadletter"})
 

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 from bot.config.durations import format_duration
-from bot.config.operations import QueuesSettings, QueueThresholds
+from bot.config.platform import QueuesSettings, QueueThresholds
 from bot.core.alert_fields import AlertPayloadError, index, join, json_type, parse_timestamp
 
 Level = Literal["ok", "warning", "critical"]

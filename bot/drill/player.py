@@ -16,26 +16,26 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from bot.alert_pipeline import ingest
-from bot.clock import speed_of
+from bot.alerts.pipeline import ingest
 from bot.core.alerts import AlertPayloadError
+from bot.core.drill_keys import DrillMark, mark_alert, new_mark
 from bot.core.slack_text import safe
 from bot.core.timeline import EventKind, TimelineEntry
 from bot.db.drill_runs import LEASE, end_run, record_progress
 from bot.db.incidents import record
 from bot.db.models import Incident, TimelineEvent
-from bot.drill.keys import DrillMark, mark_alert, new_mark
 from bot.drill.progress import describe
 from bot.drill.report import DrillReport, IncidentSummary, build_report, offset_text
 from bot.drill.report_render import render_blocks, render_markdown
 from bot.drill.scenario import AlertStep, SayStep, Scenario, Step
 from bot.drill.scenario_alerts import parse_alert
-from bot.escalation_clock import OPEN_STATES, cancel_clock, clock_tick
+from bot.escalation.ticker import OPEN_STATES, cancel_clock, clock_tick
 from bot.exports import ExportError
 from bot.exports.slack_upload import share_export
+from bot.infra.time_source import speed_of
 from bot.outbox.requests import request_room_message
-from bot.services import Services
-from bot.war_room import wait_for_room
+from bot.runtime.services import Services
+from bot.war_room.opening import wait_for_room
 
 log = logging.getLogger(__name__)
 Progress = Callable[[str], None]

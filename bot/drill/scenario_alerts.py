@@ -14,7 +14,13 @@ from typing import Any, Literal
 import yaml
 
 from bot.config.settings import AlertSettings
-from bot.core.alerts import AlertPayloadError, NormalizedAlert
+from bot.core.alerts import (
+    AlertPayloadError,
+    NormalizedAlert,
+    parse_alertmanager,
+    parse_generic,
+    parse_grafana,
+)
 
 MAX_PAYLOAD_BYTES = 256 * 1024
 SOURCES = ("alertmanager", "grafana", "generic")
@@ -52,7 +58,6 @@ def parse_alert(
     source: str, payload: Any, settings: AlertSettings, now: datetime
 ) -> list[NormalizedAlert]:
     """The intake's parser for `source` (raises `AlertPayloadError`)."""
-    from bot.core.alerts import parse_alertmanager, parse_generic, parse_grafana
 
     if source == "alertmanager":
         return parse_alertmanager(payload, settings)

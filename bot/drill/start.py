@@ -12,15 +12,15 @@ from datetime import datetime
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from bot.config.settings import AlertSettings
+from bot.core.drill_keys import DrillMark, new_mark
 from bot.core.slack_text import escape
 from bot.db.drill_runs import claim_orphans, create_run, end_run, hand_on, orphans_exist
 from bot.db.models import DrillRun
 from bot.drill.catalog import scenario_paths
-from bot.drill.keys import DrillMark, new_mark
 from bot.drill.player import DrillPlayer, DrillResult, HandedOn, RunLease
 from bot.drill.report import offset_text
 from bot.drill.scenario import Scenario, ScenarioError, load_scenario
-from bot.services import Services
+from bot.runtime.services import Services
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from bot.db.models import Incident
 from bot.exports.formats import ExportError, ExportFormat, export_filename, parse_format
 from bot.exports.stream import export_bytes
-from bot.services import Services
+from bot.runtime.services import Services
 from bot.slack import blocks
 from bot.slack.gateway import SlackCalls, SlackFailure
 

@@ -16,7 +16,7 @@ from typing import Any
 import jinja2
 
 from bot.exports.document import Doc, human_seconds
-from bot.templates import BUILTIN_DIR
+from bot.infra.templates import BUILTIN_DIR
 
 _MD_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_[]|~"})
 

@@ -10,8 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.core.slack_text import TOPIC_LIMIT
 from bot.db.models import AlertGroup, Incident
 from bot.db.outbox import enqueue
+from bot.infra.templates import Templates
 from bot.slack.blocks import section
-from bot.templates import Templates
 
 ROOM_CREATE = "room.create"
 ROOM_INTRO = "room.intro"

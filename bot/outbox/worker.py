@@ -19,7 +19,6 @@ from typing import Any
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.clock import speed_of
 from bot.config.settings import default_slack_rates
 from bot.core.pacing import Pacer, pacing_key
 from bot.core.retry import Failure, retry_delay
@@ -34,8 +33,9 @@ from bot.db.outbox import (
     prune_sent,
     still_claimed,
 )
-from bot.logs import bind_context
-from bot.services import Services, replica_id
+from bot.infra.logs import bind_context
+from bot.infra.time_source import speed_of
+from bot.runtime.services import Services, replica_id
 from bot.slack.gateway import SlackFailure, SlackGateway
 
 log = logging.getLogger(__name__)

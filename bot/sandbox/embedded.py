@@ -6,7 +6,7 @@ import dataclasses
 import secrets
 
 from bot.config.backends import BackendSettings
-from bot.config.operations import CommandPermission
+from bot.config.platform import CommandPermission
 from bot.config.settings import BACKEND_NAMES, RuntimeConfig, Settings
 from bot.core.permissions import MUTATING
 from bot.sandbox.workspace import Workspace

@@ -22,13 +22,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from bot.config.operations import IntegrationSettings
+from bot.config.platform import IntegrationSettings
 from bot.core.alert_fields import http_url
 from bot.core.integration_fallback import alert_fallbacks
 from bot.core.severity import SEVERITY_EMOJI
 from bot.core.slack_text import MESSAGE_TEXT_LIMIT, SECTION_TEXT_LIMIT, safe, truncate
+from bot.infra.templates import Mrkdwn, Templates
 from bot.slack import blocks as kit
-from bot.templates import Mrkdwn, Templates
 
 INTRO_ALERTS = 5  # alerts listed in the intro and the alerts-channel post
 ROOM_ALERTS = 10  # alerts listed in the war room's summary

@@ -22,8 +22,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.server.app import STOP_GRACE_SECONDS
-from bot.server.serve import SHUTDOWN_TIMEOUT
+from bot.cli.serve import SHUTDOWN_TIMEOUT
+from bot.web.app import STOP_GRACE_SECONDS
 from tests.cli import serving_sandbox
 
 ALERT_TOKEN = "graceful-shutdown-test-token"

@@ -19,12 +19,12 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.clock import Clock
 from bot.config.settings import Settings
-from bot.integration_probe import probe_tick
+from bot.infra.time_source import Clock
+from bot.operations.integration_probe import probe_tick
 from bot.sandbox.demo_backends import DemoBackends, create_demo_backends_app, integration_health
 from bot.sandbox.workspace import Channel, Message, User, Usergroup
-from bot.server.app import SERVICES
+from bot.web.keys import SERVICES
 from tests.db_reads import incidents, timeline
 from tests.harness import Harness, bound_socket, eventually, url_of
 from tests.scenarios.support import (

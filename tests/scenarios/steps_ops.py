@@ -10,8 +10,8 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.clock import Clock
 from bot.config.settings import Settings
+from bot.infra.time_source import Clock
 from bot.sandbox.demo_backends import INTEGRATIONS, DemoBackends
 from bot.sandbox.workspace import Channel, Message, User, Usergroup
 from tests.db_reads import incidents, timeline

@@ -18,10 +18,10 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from bot.clock import Clock
-from bot.config.loader import load_config
-from bot.config.operations import CommandPermission
+from bot.config.platform import CommandPermission
 from bot.config.settings import Settings
+from bot.infra.config_loader import load_config
+from bot.infra.time_source import Clock
 from bot.sandbox.workspace import Channel, Message
 from tests.harness import Harness, running
 

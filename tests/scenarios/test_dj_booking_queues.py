@@ -7,10 +7,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bot.clock import ManualClock
-from bot.escalation_clock import clock_tick
-from bot.integration_probe import probe_tick
-from bot.server.app import SERVICES
+from bot.escalation.ticker import clock_tick
+from bot.infra.time_source import ManualClock
+from bot.operations.integration_probe import probe_tick
+from bot.web.keys import SERVICES
 from tests.db_reads import incidents
 from tests.harness import eventually
 from tests.ops_support import audited

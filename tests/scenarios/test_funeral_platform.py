@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from bot.clock import ManualClock
-from bot.escalation_clock import clock_tick
-from bot.server.app import SERVICES
+from bot.escalation.ticker import clock_tick
+from bot.infra.time_source import ManualClock
+from bot.web.keys import SERVICES
 from tests.db_reads import incidents
 from tests.harness import eventually
 from tests.scenarios.steps import (
