@@ -42,6 +42,7 @@ from bot.core.escalation import Step
 from bot.core.timeline import EventKind
 from bot.db.engine import create_engine, session_factory
 from bot.db.models import EscalationDeadline, Incident, OutboxMessage, TimelineEvent
+from bot.db.unit_of_work import UnitOfWork
 from bot.infra.metrics import Metrics
 from bot.infra.templates import Templates
 from bot.infra.time_source import SystemClock
@@ -78,7 +79,7 @@ class RecordingClock(SystemClock):
 
 async def _left(services: Services) -> tuple[int, int]:
     """(steps planned, steps neither fired nor cancelled)."""
-    async with services.sessions() as session:
+    async with services.db.sessions() as session:
         planned = await session.scalar(select(func.count()).select_from(EscalationDeadline))
         open_ = await session.scalar(
             select(func.count())
@@ -98,7 +99,7 @@ async def _tick_until_done(url: str, bound: float) -> dict[str, Any]:
     clock = RecordingClock()
     services = Services(
         settings=settings,
-        sessions=session_factory(engine),
+        db=UnitOfWork(session_factory(engine)),
         slack=SlackGateway(make_web_client("xoxb-bench-unused", UNUSED_SLACK)),
         templates=Templates(settings.templates_dir),
         clock=clock,

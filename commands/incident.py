@@ -81,7 +81,7 @@ class IncidentCommand:
     async def _which(self, args: Targeted, ctx: CommandContext) -> int:
         if args.incident_id is not None:
             return args.incident_id
-        async with ctx.services.sessions.begin() as session:
+        async with ctx.services.db.begin() as session:
             incident = await incident_for_channel(session, ctx.invocation.channel_id)
         if incident is None:
             raise ActionError(
@@ -141,7 +141,7 @@ class IncidentCommand:
 
     async def _declare(self, args: Declare, ctx: CommandContext) -> Reply:
         services, who = ctx.services, ctx.invocation.user_id
-        async with services.sessions.begin() as session:
+        async with services.db.begin() as session:
             incident = await create_incident(
                 session, title=args.title, severity=args.severity, declared_by=who, now=ctx.now
             )
@@ -161,7 +161,6 @@ class IncidentCommand:
             await request_war_room(session, incident, ctx.now, invitees=[who])
             policy = services.settings.escalation.get(args.severity)
             await plan_clock(session, incident, policy, ctx.now)
-        services.doorbell.ring()
         services.metrics.incidents_declared.labels(args.severity).inc()
         await ctx.progress(f"Incident #{incident.id} declared — opening its war room…")
         room = await wait_for_room(services, incident.id, ROOM_WAIT_SECONDS)

@@ -65,7 +65,7 @@ async def gate(ctx: CommandContext, would: str) -> tuple[Verdict, Reply | None]:
 
 async def typed_in_drill(ctx: CommandContext) -> str | None:
     """What was typed (mrkdwn-safe) when it was typed in a drill incident's war room."""
-    async with ctx.services.sessions.begin() as session:
+    async with ctx.services.db.begin() as session:
         incident = await incident_for_channel(session, ctx.invocation.channel_id)
     if incident is None or drill.may_reach(incident.is_drill, drill.Outside.BACKEND):
         return None
@@ -168,7 +168,7 @@ async def ask_to_confirm(
 ) -> Reply:
     """Store the operation and answer with what it will do and a Confirm button."""
     services = ctx.services
-    async with services.sessions.begin() as session:
+    async with services.db.begin() as session:
         incident = await incident_for_channel(session, ctx.invocation.channel_id)
         operation = await create_operation(
             session,

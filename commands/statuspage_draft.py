@@ -31,7 +31,7 @@ class StatuspageDraftCommand:
 
     async def run(self, args: DraftArgs, ctx: CommandContext) -> Reply:
         services, channel = ctx.services, ctx.invocation.channel_id
-        async with services.sessions.begin() as session:
+        async with services.db.begin() as session:
             incident = await incident_for_channel(session, channel)
         if incident is None:
             return Reply(text=":warning: Run `/statuspage-draft` in the incident's war room.")

@@ -168,7 +168,7 @@ async def test_a_ticket_queued_before_the_drill_flag_is_never_posted(
         practice = await declare(h, database_url, "Drill: PMS webhooks late", "warning")
         await make_drill(database_url, practice.id)
         services = h.app[SERVICES]
-        async with services.sessions.begin() as session:  # queued while it was still real
+        async with services.db.begin() as session:  # queued while it was still real
             await enqueue(
                 session,
                 method=TICKET_CREATE,
@@ -177,7 +177,7 @@ async def test_a_ticket_queued_before_the_drill_flag_is_never_posted(
                 incident_id=practice.id,
                 now=clock.now(),
             )
-        services.doorbell.ring()
+        services.db.wake_outbox()
         await eventually(
             lambda: has_line(database_url, practice.id, drill.ticket().timeline), within=15
         )

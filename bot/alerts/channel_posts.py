@@ -23,7 +23,7 @@ async def refresh_room_summary(ctx: OpContext, job: Job) -> After | None:
     """Post the summary once there is more to say than the intro, then edit it in place."""
     services = ctx.services
     incident_id = int(job.payload["incident_id"])
-    async with services.sessions.begin() as session:
+    async with services.db.begin() as session:
         incident = await session.get(Incident, incident_id)
         if incident is None or not incident.channel_id or not incident.intro_ts:
             return None  # the intro, still to come, shows every alert
@@ -82,7 +82,7 @@ async def post_group(ctx: OpContext, job: Job) -> After | None:
     """A new post (`new`) or an edit of the group's post in the alerts channel."""
     services = ctx.services
     group_id = int(job.payload["group_id"])
-    async with services.sessions.begin() as session:
+    async with services.db.begin() as session:
         group = await session.get(AlertGroup, group_id)
         if group is None:
             return None

@@ -49,14 +49,12 @@ async def alert_tick(services: Services) -> None:
     except (OperationalError, DBAPIError, OSError) as exc:
         log.warning("alert tick skipped: database unavailable", extra={"error": type(exc).__name__})
         return
-    if done:
-        services.doorbell.ring()
     await _count_open(services)
 
 
 async def _count_open(services: Services) -> None:
     try:
-        async with services.sessions.begin() as session:
+        async with services.db.begin() as session:
             result = await session.execute(
                 select(Incident.severity, func.count())
                 .where(Incident.state.in_(OPEN_STATES))
@@ -73,7 +71,7 @@ async def expire_silent_alerts(services: Services, now: datetime) -> int:
     """Queue alerts and smoke tests not sent again within `resolve_timeout` resolve, and
     their groups are routed as if the sender had said so."""
     timeout = services.settings.alerts.resolve_timeout
-    async with services.sessions.begin() as session:
+    async with services.db.begin() as session:
         result = await session.execute(
             select(Alert)
             .where(
@@ -112,7 +110,7 @@ async def promote_due_groups(services: Services, now: datetime) -> int:
     settings = services.settings
     if active_window(settings.maintenance, now) is not None:
         return 0
-    async with services.sessions.begin() as session:
+    async with services.db.begin() as session:
         result = await session.execute(
             select(AlertGroup)
             .where(
@@ -175,7 +173,7 @@ async def promote(
 
 async def suggest_resolutions(services: Services, now: datetime) -> int:
     quiet = services.settings.alerts.resolve_quiet_period
-    async with services.sessions.begin() as session:
+    async with services.db.begin() as session:
         result = await session.execute(
             select(Incident)
             .where(
@@ -231,7 +229,7 @@ async def _suggest(
 async def acknowledge_group(services: Services, group_id: int, user: str) -> AlertGroup | None:
     """The Acknowledge button on an alerts-channel post."""
     now = services.clock.now()
-    async with services.sessions.begin() as session:
+    async with services.db.begin() as session:
         group = await session.get(AlertGroup, group_id, with_for_update=True)
         if group is None:
             return None
@@ -239,14 +237,13 @@ async def acknowledge_group(services: Services, group_id: int, user: str) -> Ale
             group.acknowledged_by, group.acknowledged_at = user, now
             channel = group.message_channel or services.settings.slack.alerts_channel
             await request_group_post(session, group, channel, now, new=False)
-    services.doorbell.ring()
     return group
 
 
 async def open_room_for_group(services: Services, group_id: int, user: str) -> Incident | None:
     """The "Open war room" button: promote the group now (a second press joins the first)."""
     now = services.clock.now()
-    async with services.sessions.begin() as session:
+    async with services.db.begin() as session:
         group = await session.get(AlertGroup, group_id, with_for_update=True)
         if group is None:
             return None
@@ -256,5 +253,4 @@ async def open_room_for_group(services: Services, group_id: int, user: str) -> I
         incident = await promote(
             session, services, group, now, "opened from the alerts channel", user
         )
-    services.doorbell.ring()
     return incident

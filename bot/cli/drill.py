@@ -208,7 +208,7 @@ async def _drained(services: Services, incident_id: int | None) -> None:
         return
     deadline = time.monotonic() + DRAIN_SECONDS
     while time.monotonic() < deadline:
-        async with services.readers.begin() as session:
+        async with services.db.read() as session:
             pending = await session.scalar(
                 select(func.count()).where(
                     OutboxMessage.incident_id == incident_id,
@@ -218,7 +218,7 @@ async def _drained(services: Services, incident_id: int | None) -> None:
             )
         if not pending:
             return
-        services.doorbell.ring()
+        services.db.wake_outbox()
         await asyncio.sleep(0.1)
 
 

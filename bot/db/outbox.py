@@ -19,6 +19,7 @@ from sqlalchemy.orm import aliased
 
 from bot.db.engine import dialect_insert
 from bot.db.models import OutboxMessage
+from bot.db.unit_of_work import note_queued
 
 IN_FLIGHT = ("pending", "sending")
 
@@ -63,6 +64,7 @@ async def enqueue(
     # Core inserts, run at once in call order: ids (and so send order) follow the calls.
     mode = "plain" if dedup_key is None else "replace" if replace else "keep"
     await session.execute(_insert(session.get_bind().dialect.name, mode), values)
+    note_queued(session)
 
 
 @functools.cache

@@ -136,7 +136,7 @@ class DrillPlayer:
         run, now = self.run, self.services.clock.now()
         if run is None or (not force and run.kept_at and now - run.kept_at < LEASE / 3):
             return
-        async with self.services.sessions.begin() as session:
+        async with self.services.db.begin() as session:
             mine = await record_progress(
                 session,
                 run.run_id,
@@ -159,12 +159,11 @@ class DrillPlayer:
             f":construction: *DRILL* — the replica playing this drill stopped; another one "
             f"plays on ({done} of {total} steps done)."
         )
-        async with self.services.sessions.begin() as session:
+        async with self.services.db.begin() as session:
             incident = await session.get(Incident, self.incident_id)
             if incident is not None:
                 await request_room_message(session, incident, text, now)
                 await record(session, incident.id, _drill_entry(text, now), now)
-        self.services.doorbell.ring()
 
     # --- time ---------------------------------------------------------------------------
 
@@ -209,9 +208,8 @@ class DrillPlayer:
             self._say(f"alert skipped: {exc}")
             return
         marked = [mark_alert(a, self.mark, now) for a in alerts]
-        async with services.sessions.begin() as session:
+        async with services.db.begin() as session:
             ingested = await ingest(session, marked, services.settings, now, drill=self.mark)
-        services.doorbell.ring()
         opened = next((g.incident_id for g in ingested.groups if g.incident_id), None)
         if self.incident_id is None and opened is not None:
             self.incident_id = opened
@@ -231,19 +229,18 @@ class DrillPlayer:
     async def _post_inject(self, step: SayStep) -> None:
         services, now = self.services, self.services.clock.now()
         text = f":performing_arts: *DRILL — facilitator:* {safe(step.text)}"
-        async with services.sessions.begin() as session:
+        async with services.db.begin() as session:
             incident = await session.get(Incident, self.incident_id)
             if incident is None:
                 return
             await request_room_message(session, incident, text, now)
             await record(session, incident.id, _drill_entry(f"Facilitator: {step.text}", now), now)
-        services.doorbell.ring()
 
     async def _watch(self) -> None:
         """Print what happened in the drill incident since the last look."""
         if self.incident_id is None:
             return
-        async with self.services.readers.begin() as session:
+        async with self.services.db.read() as session:
             state = await session.scalar(
                 select(Incident.state).where(Incident.id == self.incident_id)
             )
@@ -278,7 +275,7 @@ class DrillPlayer:
         if self.incident_id is not None:
             export = await self._post(report, ended)
         if self.run is not None:
-            async with services.sessions.begin() as session:
+            async with services.db.begin() as session:
                 await end_run(session, self.run.run_id)
         return DrillResult(report, markdown, self.incident_id, export)
 
@@ -286,7 +283,7 @@ class DrillPlayer:
         services, incident_id = self.services, self.incident_id
         assert incident_id is not None
         text, found = render_blocks(report)
-        async with services.sessions.begin() as session:
+        async with services.db.begin() as session:
             incident = await session.get(Incident, incident_id)
             if incident is None:
                 return "the drill incident is gone: nothing uploaded"
@@ -295,7 +292,6 @@ class DrillPlayer:
             await request_room_message(session, incident, text, ended, found)
             summary = f"Drill ended: {report.breaches} breach(es); report posted"
             await record(session, incident_id, _drill_entry(summary, ended), ended)
-        services.doorbell.ring()
         room = await wait_for_room(services, incident_id, ROOM_WAIT_SECONDS)
         if room is None:
             return "the drill room was not created: export not uploaded"
@@ -310,7 +306,7 @@ class DrillPlayer:
         incident_summary: IncidentSummary | None = None
         events: list[TimelineEntry] = []
         if self.incident_id is not None:
-            async with self.services.sessions.begin() as session:
+            async with self.services.db.begin() as session:
                 incident = await session.get(Incident, self.incident_id, populate_existing=True)
                 rows = (
                     await session.scalars(

@@ -31,7 +31,7 @@ async def start_drill(
     """Note the run (so another replica can play on if this one stops), then play it."""
     invitees = (invitee,) if invitee else ()
     mark, now = new_mark(scenario.name, invitees), services.clock.now()
-    async with services.sessions.begin() as session:
+    async with services.db.begin() as session:
         run = await create_run(
             session,
             mark=mark.key,
@@ -51,10 +51,10 @@ async def resume_drills(services: Services) -> int:
     """A tick: play on the drills whose replica stopped (their lease ran out)."""
     now = services.clock.now()
     try:
-        async with services.readers.begin() as session:  # mostly none: no write lock
+        async with services.db.read() as session:  # mostly none: no write lock
             if not await orphans_exist(session, now):
                 return 0
-        async with services.sessions.begin() as session:
+        async with services.db.begin() as session:
             runs = await claim_orphans(session, services.replica, now)
     except (OperationalError, DBAPIError, OSError) as exc:
         log.warning("drill tick skipped", extra={"error": type(exc).__name__})
@@ -68,7 +68,7 @@ async def _play_on(services: Services, runs: list[DrillRun], now: datetime) -> i
         scenario, _ = choose_scenario(run.scenario, settings.alerts, settings.drills_dir)
         if scenario is None:  # gone from this replica's config: the run ends here
             log.warning("drill cannot be resumed", extra={"drill": run.mark})
-            async with services.sessions.begin() as session:
+            async with services.db.begin() as session:
                 await end_run(session, run.id)
             continue
         invitees = tuple(str(user) for user in run.invitees)
@@ -96,7 +96,7 @@ async def hand_on_drills(services: Services) -> None:
     for task in runs.values():
         task.cancel()
     await asyncio.gather(*runs.values(), return_exceptions=True)
-    async with services.sessions.begin() as session:
+    async with services.db.begin() as session:
         await hand_on(session, list(runs), services.replica, services.clock.now())
 
 

@@ -111,15 +111,13 @@ async def clock_tick(services: Services) -> int:
         handled += max(done, 0)
         if done < BATCH:
             break
-    if handled:
-        services.doorbell.ring()
     return handled
 
 
 async def _tick_batch(services: Services) -> int:
     now = services.clock.now()
     try:
-        async with services.sessions.begin() as session:
+        async with services.db.begin() as session:
             rows = (
                 (
                     await session.execute(

@@ -55,7 +55,7 @@ async def upload_file(
 
 
 async def _room_of(services: Services, incident_id: int) -> str | None:
-    async with services.sessions.begin() as session:
+    async with services.db.begin() as session:
         room: str | None = await session.scalar(
             select(Incident.channel_id).where(Incident.id == incident_id)
         )
@@ -68,7 +68,7 @@ async def share_export(
     """Upload the export to the incident's war room (or, without one, where it was asked
     for); a line for the person who asked. `ExportError` says what went wrong."""
     chosen = parse_format(fmt)
-    content = await export_bytes(services.sessions, incident_id, chosen, services.settings)
+    content = await export_bytes(services.db.sessions, incident_id, chosen, services.settings)
     channel = await _room_of(services, incident_id) or asked_in
     filename = export_filename(incident_id, chosen)
     title = f"Incident #{incident_id} timeline ({chosen.value.upper()})"

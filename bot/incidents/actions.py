@@ -84,7 +84,7 @@ async def change_state(
     now: datetime,
     summary: str = "",
 ) -> Done:
-    async with services.sessions.begin() as session:
+    async with services.db.begin() as session:
         incident = await _locked(session, incident_id)
         try:
             stamps = move(incident.state, step, incident_id=incident.id)
@@ -139,7 +139,6 @@ async def change_state(
             await after_resolve(session, services, incident, now)
         await request_topic(session, services.templates, incident, now)
         await request_clock_refresh(session, incident.id, now)
-    services.doorbell.ring()
     return Done(f"Incident #{incident_id} {verb}.")
 
 
@@ -161,7 +160,7 @@ async def assign_role(
     if spec is None:
         known = ", ".join(services.settings.roles)
         raise ActionError(f"there is no role `{role}` — use one of: {known}")
-    async with services.sessions.begin() as session:
+    async with services.db.begin() as session:
         incident = await _locked(session, incident_id)
         if incident.state == "resolved":
             raise ActionError(f"incident #{incident_id} is resolved — `/incident reopen` first")
@@ -219,14 +218,13 @@ async def assign_role(
             duties=list(spec.duties),
         )
         await request_message(session, user, duties, [blocks.section(duties)], now)
-    services.doorbell.ring()
     return Done(f"{blocks.user_mention(user)} is now {spec.title} of incident #{incident_id}.")
 
 
 async def change_severity(
     services: Services, incident_id: int, severity: str, actor: str, now: datetime
 ) -> Done:
-    async with services.sessions.begin() as session:
+    async with services.db.begin() as session:
         incident = await _locked(session, incident_id)
         before = incident.severity
         if before == severity:
@@ -257,14 +255,13 @@ async def change_severity(
         await request_room_message(session, incident, text, now)
         await request_topic(session, services.templates, incident, now)
         await request_clock_refresh(session, incident.id, now)
-    services.doorbell.ring()
     return Done(f"Incident #{incident_id} is now {severity}.")
 
 
 async def post_update(
     services: Services, incident_id: int, text: str, actor: str, now: datetime
 ) -> Done:
-    async with services.sessions.begin() as session:
+    async with services.db.begin() as session:
         incident = await _locked(session, incident_id)
         incident.last_update_at = now
         incident.updated_at = now
@@ -278,14 +275,13 @@ async def post_update(
         )
         await request_room_message(session, incident, said, now)
         await request_clock_refresh(session, incident.id, now)
-    services.doorbell.ring()
     return Done(f"Update posted to incident #{incident_id}; the update clock starts again.")
 
 
 async def add_note(
     services: Services, incident_id: int, text: str, actor: str, now: datetime
 ) -> Done:
-    async with services.sessions.begin() as session:
+    async with services.db.begin() as session:
         incident = await _locked(session, incident_id)
         await record(session, incident.id, _entry(EventKind.NOTE, text, actor, now), now)
     return Done(f"Noted on incident #{incident_id}'s timeline.")

@@ -17,7 +17,7 @@ from bot.slack import blocks
 async def refresh_clock(ctx: OpContext, job: Job) -> After | None:
     services = ctx.services
     incident_id = int(job.payload["incident_id"])
-    async with services.sessions.begin() as session:
+    async with services.db.begin() as session:
         incident = await session.get(Incident, incident_id)
     if incident is None or not incident.channel_id or not incident.intro_ts:
         return None  # the intro's completion asks for the clock

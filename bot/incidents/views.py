@@ -22,7 +22,7 @@ MAX_TIMELINE = 50
 
 
 async def _incident(services: Services, incident_id: int) -> tuple[Incident, dict[str, str]]:
-    async with services.sessions.begin() as session:
+    async with services.db.begin() as session:
         incident = await session.get(Incident, incident_id)
         if incident is None:
             raise ActionError(f"there is no incident #{incident_id} — check the number")
@@ -90,7 +90,7 @@ async def clock_text(services: Services, incident_id: int, now: datetime) -> str
 
 async def stats_text(services: Services, days: int, now: datetime) -> str:
     since = now - timedelta(days=days)
-    async with services.sessions.begin() as session:
+    async with services.db.begin() as session:
         commander_at = (
             select(RoleAssignment.incident_id, func.min(RoleAssignment.assigned_at).label("at"))
             .where(RoleAssignment.role == "commander")
@@ -143,7 +143,7 @@ async def stats_text(services: Services, days: int, now: datetime) -> str:
 async def timeline_text(services: Services, incident_id: int, count: int) -> str:
     await _incident(services, incident_id)
     tz = ZoneInfo(services.settings.timezone)
-    async with services.sessions.begin() as session:
+    async with services.db.begin() as session:
         result = await session.execute(
             select(TimelineEvent)
             .where(TimelineEvent.incident_id == incident_id)

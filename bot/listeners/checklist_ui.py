@@ -40,7 +40,7 @@ def _ticked(services: Services) -> Listener:
             await say_privately(respond, "That checklist does not name an incident.")
             return
         now = services.clock.now()
-        async with services.sessions.begin() as session:
+        async with services.db.begin() as session:
             items, changed = await set_done(session, incident_id, _selection(action), user, now)
             for item, done in changed:
                 verb = "ticked" if done else "unticked"

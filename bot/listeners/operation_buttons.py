@@ -86,7 +86,7 @@ def _confirm(services: Services, runnable: Mapping[str, Any]) -> Listener:
         await ack()
         user, token = pressed_value(body)
         now = services.clock.now()
-        async with services.sessions.begin() as session:
+        async with services.db.begin() as session:
             operation = await load_operation(session, token)
         if operation is None or operation.requester != user:
             text = (
@@ -180,7 +180,7 @@ async def _move(
     services: Services, token: str, to_state: str, now: datetime, user: str, respond: AsyncRespond
 ) -> PendingOperation | None:
     """Move the operation, or tell the presser why it could not be moved."""
-    async with services.sessions.begin() as session:
+    async with services.db.begin() as session:
         moved = await move_operation(session, token, to_state, now, actor=user)
     if moved is None:
         reason = _why_not(await _reload(services, token), now)
@@ -209,7 +209,7 @@ async def _log(
 
 
 async def _reload(services: Services, token: str) -> PendingOperation | None:
-    async with services.sessions.begin() as session:
+    async with services.db.begin() as session:
         return await load_operation(session, token)
 
 
@@ -223,7 +223,7 @@ async def _run(
     command: Confirmable | None = runnable.get(operation.command)
     now = services.clock.now()
     if command is None:
-        async with services.sessions.begin() as session:
+        async with services.db.begin() as session:
             await move_operation(session, operation.token, "failed", now, error="unknown command")
         await _answer(
             respond,
@@ -237,7 +237,7 @@ async def _run(
     run = OperationRun(services, now, actor, operation.requester, operation.idempotency_key)
     executed = await command.execute(dict(operation.args), run)
     state = "done" if executed.ok else "failed"
-    async with services.sessions.begin() as session:
+    async with services.db.begin() as session:
         await move_operation(
             session,
             operation.token,

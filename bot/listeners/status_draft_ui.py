@@ -78,7 +78,7 @@ async def _locate(services: Services, draft: StatusDraft, body: dict[str, Any]) 
     if not isinstance(channel, str) or not isinstance(ts, str):
         return
     draft.message_channel, draft.message_ts = channel, ts
-    async with services.sessions.begin() as session:
+    async with services.db.begin() as session:
         stored = await session.get(StatusDraft, draft.id)
         if stored is not None:
             stored.message_channel, stored.message_ts = channel, ts
@@ -134,7 +134,7 @@ def _edit(services: Services) -> Listener:
     async def listener(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
         _, draft_id = pressed(body)
-        async with services.sessions.begin() as session:
+        async with services.db.begin() as session:
             draft = await session.get(StatusDraft, draft_id or 0)
         if draft is None or draft.state != "draft":
             await say_privately(respond, "That draft can no longer be edited.")

@@ -47,7 +47,7 @@ async def log_command(
 ) -> int | None:
     """Write the audit row, and the timeline line when the channel is a war room; the
     incident's id, if it was one."""
-    async with services.sessions.begin() as session:
+    async with services.db.begin() as session:
         incident = await incident_for_channel(session, invoked.channel_id)
         incident_id = incident.id if incident else None
         await audit(
@@ -99,7 +99,7 @@ async def log_command(
 async def expire_prompts(services: Services) -> int:
     """Confirmations nobody answered in time are marked expired (their buttons say so)."""
     try:
-        async with services.sessions.begin() as session:
+        async with services.db.begin() as session:
             return await expire_operations(session, services.clock.now())
     except (OperationalError, DBAPIError, OSError):
         return 0

@@ -139,12 +139,11 @@ async def _alert(services: Services, transitions: list[Transition]) -> bool:
     now = services.clock.now()
     alerts = [internal_alert(t, services.settings.integrations, now) for t in transitions]
     try:
-        async with services.sessions.begin() as session:
+        async with services.db.begin() as session:
             await ingest(session, alerts, services.settings, now)
     except (OperationalError, DBAPIError, OSError) as exc:
         log.warning("probe alert not stored", extra={"error": type(exc).__name__})
         return False
-    services.doorbell.ring()
     for t in transitions:
         log.info("integration probe alert", extra={"integration": t.name, "kind": t.kind})
     return True

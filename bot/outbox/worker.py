@@ -127,7 +127,7 @@ class OutboxWorker:
     def stop(self) -> None:
         """Finish the batch in hand, then return from `run_forever` (no half-sent row)."""
         self._stopping = True
-        self.services.doorbell.ring()
+        self.services.db.wake_outbox()
 
     async def run_forever(self) -> None:
         while not self._stopping:
@@ -137,12 +137,12 @@ class OutboxWorker:
                 log.warning("outbox: database unavailable", extra={"error": type(exc).__name__})
                 done = 0
             if not done and not self._stopping:
-                await self.services.doorbell.wait(self.idle_seconds)
+                await self.services.db.doorbell.wait(self.idle_seconds)
 
     async def housekeeping(self, keep_sent: timedelta = timedelta(days=7)) -> None:
         """Publish the backlog per state on /metrics and forget long-sent rows."""
         try:
-            async with self.services.sessions.begin() as session:
+            async with self.services.db.begin() as session:
                 await prune_sent(session, self.services.clock.now() - keep_sent)
                 states = await backlog(session)
         except (OperationalError, DBAPIError, OSError) as exc:
@@ -155,7 +155,7 @@ class OutboxWorker:
         """Claim one batch and send it; the number of rows handled."""
         now = self.services.clock.now()
         await self._record_late()
-        async with self.services.sessions.begin() as session:
+        async with self.services.db.begin() as session:
             if self._unrecorded:
                 await end_leases(session, self.worker_id, self._retry_times(now))
             jobs = await claim(session, self.worker_id, now, lease=self.lease, limit=self.batch)
@@ -215,7 +215,7 @@ class OutboxWorker:
             time.monotonic() - started
         )
         try:
-            async with self.services.sessions.begin() as session:
+            async with self.services.db.begin() as session:
                 await self._record(session, job.id, after)
         except (OperationalError, DBAPIError, OSError):
             self._sent_unrecorded[job.id] = after
@@ -226,7 +226,7 @@ class OutboxWorker:
         propagates, and the rest wait for the next try)."""
         for job_id, after in list(self._sent_unrecorded.items()):
             try:
-                async with self.services.sessions.begin() as session:
+                async with self.services.db.begin() as session:
                     if await still_claimed(session, job_id, self.worker_id):
                         await self._record(session, job_id, after)
             except (OperationalError, DBAPIError, OSError):
@@ -252,7 +252,7 @@ class OutboxWorker:
             return
         log.warning("outbox: Slack refused", extra={"method": exc.method, "error": exc.code})
         self.services.metrics.outbox_sent.labels(job.method, "failed").inc()
-        async with self.services.sessions.begin() as session:
+        async with self.services.db.begin() as session:
             await mark_failed(
                 session, job.id, self.services.clock.now(), f"{exc.method}: {exc.code}"
             )
@@ -262,5 +262,5 @@ class OutboxWorker:
 
     async def _retry(self, job: Job, seconds: float, error: str, *, counted: bool = True) -> None:
         not_before = self.services.clock.now() + timedelta(seconds=seconds)
-        async with self.services.sessions.begin() as session:
+        async with self.services.db.begin() as session:
             await mark_retry(session, job.id, not_before, error, counted=counted)

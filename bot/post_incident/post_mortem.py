@@ -48,7 +48,7 @@ def _since(start: datetime, moment: datetime | None) -> str:
 
 async def post_mortem_text(services: Services, incident_id: int) -> str | None:
     tz = ZoneInfo(services.settings.timezone)
-    async with services.sessions.begin() as session:
+    async with services.db.begin() as session:
         incident = await session.get(Incident, incident_id)
         if incident is None:
             return None
@@ -106,14 +106,14 @@ async def share_resolution_files(ctx: OpContext, job: Job) -> After | None:
     """The outbox op queued on resolve: the timeline export and the post-mortem skeleton,
     uploaded to the room (a retry may upload them again; never zero times)."""
     services, incident_id = ctx.services, int(job.payload.get("incident_id", 0))
-    async with services.sessions.begin() as session:
+    async with services.db.begin() as session:
         incident = await session.get(Incident, incident_id)
         channel = incident.channel_id if incident else None
     skeleton = await post_mortem_text(services, incident_id)
     if channel is None or skeleton is None:
         return None
     try:
-        timeline = await export_bytes(services.sessions, incident_id, "md", services.settings)
+        timeline = await export_bytes(services.db.sessions, incident_id, "md", services.settings)
         await upload_file(
             ctx.slack,
             channel,

@@ -57,7 +57,7 @@ async def post_draft(services: Services, draft: StatusDraft, channel: str) -> No
     """Post the draft in the room and remember where, so later versions edit it in place."""
     text, found = draft_blocks(services, draft, False)
     data = await services.slack.call("chat.postMessage", channel=channel, text=text, blocks=found)
-    async with services.sessions.begin() as session:
+    async with services.db.begin() as session:
         stored = await session.get(StatusDraft, draft.id)
         if stored is not None:
             stored.message_channel, stored.message_ts = channel, str(data.get("ts") or "")

@@ -53,7 +53,7 @@ def publishing(services: Services) -> bool:
 
 
 async def is_drill(services: Services, incident_id: int) -> bool:
-    async with services.sessions.begin() as session:
+    async with services.db.begin() as session:
         incident = await session.get(Incident, incident_id)
         return incident is not None and incident.is_drill
 
@@ -61,7 +61,7 @@ async def is_drill(services: Services, incident_id: int) -> bool:
 async def new_draft(
     services: Services, incident_id: int, status: str | None, user: str, now: datetime
 ) -> StatusDraft:
-    async with services.sessions.begin() as session:
+    async with services.db.begin() as session:
         incident = await session.get(Incident, incident_id)
         if incident is None:
             raise DraftError(f"there is no incident #{incident_id}")
@@ -177,7 +177,7 @@ async def edit_draft(
     now: datetime,
 ) -> StatusDraft:
     """The edit becomes a new version; the old one is kept as superseded."""
-    async with services.sessions.begin() as session:
+    async with services.db.begin() as session:
         old = await _open_draft(session, draft_id)
         old.state = "superseded"
         name, body = clipped(name, body)
@@ -194,7 +194,7 @@ async def settle_draft(
     services: Services, draft_id: int, approve: bool, user: str, now: datetime
 ) -> StatusDraft:
     """Approve (the commander or the communications lead only) or discard a draft."""
-    async with services.sessions.begin() as session:
+    async with services.db.begin() as session:
         draft = await _open_draft(session, draft_id)
         if approve and not may_approve(user, await roles_of(session, draft.incident_id)):
             raise DraftError(
@@ -215,7 +215,7 @@ async def publish(services: Services, draft: StatusDraft, now: datetime) -> Publ
     """Create the Statuspage incident, or update the one an earlier draft created. A
     drill's draft is marked published and noted, and nothing is sent."""
     settings = services.settings.statuspage
-    async with services.sessions.begin() as session:
+    async with services.db.begin() as session:
         earlier = await session.scalar(
             select(StatusDraft.statuspage_incident_id)
             .where(
@@ -255,7 +255,7 @@ async def publish(services: Services, draft: StatusDraft, now: datetime) -> Publ
     else:
         data = answer.data if isinstance(answer.data, dict) else {}
         detail = str(data.get("id") or earlier or "")[:64]
-    async with services.sessions.begin() as session:
+    async with services.db.begin() as session:
         stored = await session.get(StatusDraft, draft.id, populate_existing=True)
         if stored is not None and answer.error is None:
             stored.published_at, stored.statuspage_incident_id = now, detail or None

@@ -183,7 +183,7 @@ async def send_ticket(ctx: OpContext, job: Job) -> After | None:
 async def _is_drill(services: Services, incident_id: int | None) -> bool:
     if incident_id is None:
         return False
-    async with services.sessions.begin() as session:
+    async with services.db.begin() as session:
         incident = await session.get(Incident, incident_id)
         return incident is not None and not drill.may_reach(incident.is_drill, drill.Outside.TICKET)
 
@@ -198,7 +198,6 @@ def _drill_instead(services: Services, job: Job) -> After:
                 session, services, incident, withheld, services.clock.now(),
                 tell_room=job.method == TICKET_CREATE,
             )  # fmt: skip
-            services.doorbell.ring()
         return {"drill": True}
 
     return after
@@ -248,7 +247,6 @@ async def _recorded(
         incident = await session.get(Incident, incident_id)
         if incident is not None:
             await request_room_message(session, incident, f":ticket: {text}.", now)
-            services.doorbell.ring()
 
 
 async def ticket_refused(ctx: OpContext, job: Job, exc: SlackFailure) -> None:
@@ -257,7 +255,7 @@ async def ticket_refused(ctx: OpContext, job: Job, exc: SlackFailure) -> None:
         return
     services = ctx.services
     status = f"HTTP {exc.status}" if exc.status else exc.code
-    async with services.sessions.begin() as session:
+    async with services.db.begin() as session:
         await record(
             session,
             job.incident_id,

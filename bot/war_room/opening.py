@@ -48,7 +48,7 @@ ALREADY_DONE = {"already_in_channel", "already_pinned", "cant_invite_self"}
 
 
 async def load_incident(services: Services, incident_id: int) -> Incident | None:
-    async with services.readers.begin() as session:
+    async with services.db.read() as session:
         return await session.get(Incident, incident_id)
 
 
@@ -151,7 +151,7 @@ async def _unclaimed_own_channel(
         for channel in data.get("channels", []):
             if channel.get("name") == name and channel.get("creator") == me:
                 channel_id = str(channel["id"])
-                async with ctx.services.sessions.begin() as session:
+                async with ctx.services.db.begin() as session:
                     used = await session.scalar(
                         select(Incident.id).where(Incident.channel_id == channel_id)
                     )
@@ -266,7 +266,7 @@ async def room_create_failed(ctx: OpContext, job: Job, exc: SlackFailure) -> Non
         f"`{exc.code}`. Check the app's scopes (channels:manage, groups:write) and the "
         "war_room.name_template, then open one by hand."
     )
-    async with services.sessions.begin() as session:
+    async with services.db.begin() as session:
         incident = await session.get(Incident, incident_id)
         if incident is None:
             return
@@ -414,7 +414,7 @@ def incident_facts(incident: Incident) -> IncidentFacts:
 async def post_intro(ctx: OpContext, job: Job) -> After | None:
     services = ctx.services
     incident_id = int(job.payload["incident_id"])
-    async with services.sessions.begin() as session:
+    async with services.db.begin() as session:
         incident = await session.get(Incident, incident_id)
         alerts = await intro_alerts(session, incident_id) if incident else []
         firing, resolved, shown = await alerts_signature(session, incident_id)

@@ -55,7 +55,7 @@ async def _message(services: Services, channel: str, ts: str) -> dict[str, Any] 
 
 async def pinned(services: Services, channel: str, ts: str, by: str) -> bool:
     """Record the message; False when the channel is no war room or the message is gone."""
-    async with services.sessions.begin() as session:
+    async with services.db.begin() as session:
         incident = await incident_for_channel(session, channel)
     if incident is None:
         return False
@@ -78,13 +78,13 @@ async def pinned(services: Services, channel: str, ts: str, by: str) -> bool:
         "data": {"channel": channel, "ts": ts, "pinned_by": by},
         "dedup_key": pin_key(channel, ts),
     }
-    async with services.sessions.begin() as session:
+    async with services.db.begin() as session:
         await session.execute(_insert_once(session.get_bind().dialect.name), row)
     return True
 
 
 async def unpinned(services: Services, channel: str, ts: str) -> None:
-    async with services.sessions.begin() as session:
+    async with services.db.begin() as session:
         incident = await incident_for_channel(session, channel)
         if incident is None:
             return

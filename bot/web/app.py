@@ -20,6 +20,7 @@ from bot.alerts.tick import alert_tick
 from bot.backends.registry import Backends
 from bot.config.settings import RuntimeConfig
 from bot.db.engine import create_engine, read_session_factory, session_factory
+from bot.db.unit_of_work import UnitOfWork
 from bot.drill.start import hand_on_drills, resume_drills
 from bot.escalation.ticker import clock_tick
 from bot.infra.config_loader import redact_url
@@ -130,8 +131,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     runtime = app[RUNTIME]
     services = Services(
         settings=runtime.settings,
-        sessions=session_factory(app[ENGINE]),
-        reads=read_session_factory(app[ENGINE]),
+        db=UnitOfWork(session_factory(app[ENGINE]), reads=read_session_factory(app[ENGINE])),
         slack=SlackGateway(app[SLACK_CLIENT]),
         templates=Templates(runtime.settings.templates_dir),
         clock=app[CLOCK],

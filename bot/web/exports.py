@@ -54,7 +54,7 @@ async def incident_timeline(request: web.Request) -> web.StreamResponse:
         return _error(400, f"format: {exc}", field="format")
     incident_id = int(request.match_info["incident_id"])
     services = request.app[SERVICES]
-    chunks = export_chunks(services.sessions, incident_id, fmt, services.settings)
+    chunks = export_chunks(services.db.sessions, incident_id, fmt, services.settings)
     try:
         try:
             first = await anext(chunks)

@@ -103,7 +103,7 @@ def _handler(source: str, parser: Parser) -> Callable[[web.Request], Awaitable[w
             return _error(400, str(exc), field=exc.field)
         services = request.app[SERVICES]
         try:
-            async with services.sessions.begin() as session:
+            async with services.db.begin() as session:
                 ingested = await ingest(session, alerts, runtime.settings, now)
         except (OperationalError, DBAPIError, OSError, TimeoutError) as exc:
             log.warning(
@@ -115,7 +115,6 @@ def _handler(source: str, parser: Parser) -> Callable[[web.Request], Awaitable[w
                 status=503,
                 headers={"Retry-After": "5"},
             )
-        services.doorbell.ring()
         metrics.alerts_received.labels(source).inc(len(alerts))
         for outcome in ingested.groups:
             metrics.alerts_routed.labels(outcome.action).inc()

@@ -91,7 +91,7 @@ async def _then(
 
 async def room_message(ctx: OpContext, job: Job) -> After | None:
     """A message queued before its room existed: sent to the room the worker opened since."""
-    async with ctx.services.sessions.begin() as session:
+    async with ctx.services.db.begin() as session:
         incident = await session.get(Incident, job.incident_id or 0)
         channel = incident.channel_id if incident else None
     if channel is None:
@@ -135,7 +135,7 @@ async def record_refusal(ctx: OpContext, job: Job, exc: SlackFailure) -> None:
     services = ctx.services
     what = "the intro" if job.method == ROOM_INTRO else job.method
     hint = HINTS.get(exc.code, "the rest of the room goes on")
-    async with services.sessions.begin() as session:
+    async with services.db.begin() as session:
         await record(
             session,
             job.incident_id,
