@@ -6,11 +6,12 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8080
 
-.PHONY: demo test lint bench install clean help
+.PHONY: demo test test-fast lint bench install clean help
 
 help:
 	@echo "make demo   run Warroom with SQLite and the built-in Slack sandbox (http://$(HOST):$(PORT)/sandbox)"
 	@echo "make test   run the test suite (SQLite, and PostgreSQL when reachable)"
+	@echo "make test-fast  unit and db tests on SQLite only (no whole bot, no processes; < 2 min)"
 	@echo "make lint   ruff + mypy + lint-imports (the layers in docs/architecture.md)"
 	@echo "make bench  run the benchmarks in bench/ and write bench/RESULTS.md"
 
@@ -29,6 +30,10 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+# The quick lane while working: the markers are set in tests/markers.py (pytest -m …).
+test-fast: $(STAMP)
+	WARROOM_TEST_DIALECTS=sqlite $(BIN)/python -m pytest -m "unit or db"
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -13,13 +13,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 
+from bot.errors import WarroomError
+
 if TYPE_CHECKING:
     from bot.runtime.services import Services
 
 ArgsT = TypeVar("ArgsT")
 
 
-class UsageError(ValueError):
+class UsageError(WarroomError, ValueError):
     """The text did not parse; `message` says why, the command's usage line says how."""
 
     def __init__(self, message: str) -> None:

@@ -5,10 +5,8 @@ from __future__ import annotations
 
 from bot.config.settings import Severity
 from bot.core.lifecycle import Move
-from bot.core.timeline import EventKind, TimelineEntry
-from bot.db.incidents import create_incident, incident_for_channel, record
+from bot.db.incidents import create_incident, incident_for_channel
 from bot.drill.start import choose_scenario, start_drill, what_will_happen
-from bot.escalation.ticker import plan_clock
 from bot.exports import ExportError
 from bot.exports.slack_upload import share_export
 from bot.incidents.actions import (
@@ -22,8 +20,8 @@ from bot.incidents.actions import (
 )
 from bot.incidents.views import stats_text, status_text, timeline_text
 from bot.infra.templates import Mrkdwn
-from bot.outbox.requests import request_war_room
 from bot.slack import blocks
+from bot.war_room.declare import declare_incident
 from bot.war_room.opening import wait_for_room
 from commands.base import CommandContext, Reply
 from commands.incident_args import (
@@ -145,22 +143,17 @@ class IncidentCommand:
             incident = await create_incident(
                 session, title=args.title, severity=args.severity, declared_by=who, now=ctx.now
             )
-            await record(
+            await declare_incident(
                 session,
-                incident.id,
-                TimelineEntry(
-                    kind=EventKind.DECLARED,
-                    occurred_at=ctx.now,
-                    actor=who,
-                    source="slack",
-                    text=f"{args.severity} incident declared: {args.title}",
-                    data={"command": "/incident declare", "channel": ctx.invocation.channel_id},
-                ),
-                ctx.now,
+                incident,
+                text=f"{args.severity} incident declared: {args.title}",
+                data={"command": "/incident declare", "channel": ctx.invocation.channel_id},
+                actor=who,
+                source="slack",
+                invitees=[who],
+                policy=services.settings.escalation.get(args.severity),
+                now=ctx.now,
             )
-            await request_war_room(session, incident, ctx.now, invitees=[who])
-            policy = services.settings.escalation.get(args.severity)
-            await plan_clock(session, incident, policy, ctx.now)
         services.metrics.incidents_declared.labels(args.severity).inc()
         await ctx.progress(f"Incident #{incident.id} declared — opening its war room…")
         room = await wait_for_room(services, incident.id, ROOM_WAIT_SECONDS)

@@ -1,57 +1,57 @@
-"""Shared fixtures: a real database on both dialects, and the bot wired to the sandbox."""
+"""Shared fixtures: a real database on both dialects; each test marked with its kind.
+
+The helpers live in support modules (tests/databases.py, tests/environment.py,
+tests/markers.py…); nothing imports this file.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import os
-import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import asyncpg
 import pytest
-from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.db.engine import create_engine
 from bot.db.migrate import upgrade_to_head
-from bot.db.models import Base
-
-DEFAULT_PG = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
-PG_URL = os.environ.get("WARROOM_TEST_POSTGRES_URL", DEFAULT_PG)
-IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+from tests.databases import create_pg_database, drop_pg_database, empty_database
+from tests.environment import ALL_DIALECTS, DIALECTS, IN_CI, PG_URL
+from tests.markers import mark_kinds
 
 
-def _asyncpg_dsn(url: str) -> str:
-    return url.replace("postgresql+asyncpg://", "postgresql://", 1)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark each test with its kind (tests/markers.py); with `WARROOM_TEST_DIALECTS`, leave
+    out the tests that would run on another dialect."""
+    mark_kinds(items)
+    if DIALECTS == ALL_DIALECTS:
+        return
+    kept: list[pytest.Item] = []
+    left_out: list[pytest.Item] = []
+    for item in items:
+        (kept if dialect_of(item) in (*DIALECTS, None) else left_out).append(item)
+    if left_out:
+        config.hook.pytest_deselected(items=left_out)
+        items[:] = kept
 
 
-async def _create_pg_database(admin_url: str) -> str | None:
-    try:
-        conn = await asyncpg.connect(_asyncpg_dsn(admin_url), timeout=5)
-    except (OSError, asyncpg.PostgresError, TimeoutError):
-        return None
-    name = f"warroom_test_{uuid.uuid4().hex[:10]}"
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    return admin_url.rsplit("/", 1)[0] + "/" + name
-
-
-async def _drop_pg_database(admin_url: str, url: str) -> None:
-    name = url.rsplit("/", 1)[1]
-    conn = await asyncpg.connect(_asyncpg_dsn(admin_url), timeout=5)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
+def dialect_of(item: pytest.Item) -> str | None:
+    """The database a test runs on (None: it takes no database fixture)."""
+    callspec = getattr(item, "callspec", None)
+    if callspec is not None and "database_url" in callspec.params:
+        return str(callspec.params["database_url"])
+    fixtures = set(getattr(item, "fixturenames", ()))
+    if fixtures & {"postgresql_url", "pg_url"}:
+        return "postgresql"
+    if "sqlite_url" in fixtures:
+        return "sqlite"
+    return None
 
 
 @pytest.fixture(scope="session")
 async def postgresql_url() -> AsyncIterator[str]:
     """A fresh, migrated PostgreSQL database for this test run, dropped afterwards."""
-    url = await _create_pg_database(PG_URL)
+    url = await create_pg_database(PG_URL)
     if url is None:
         message = f"PostgreSQL not reachable at {PG_URL} (set WARROOM_TEST_POSTGRES_URL)"
         if IN_CI:
@@ -61,7 +61,7 @@ async def postgresql_url() -> AsyncIterator[str]:
     await upgrade_to_head(engine)
     await engine.dispose()
     yield url
-    await _drop_pg_database(PG_URL, url)
+    await drop_pg_database(PG_URL, url)
 
 
 @pytest.fixture(scope="session")
@@ -74,11 +74,12 @@ async def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     return url
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=ALL_DIALECTS)
 def database_url(request: pytest.FixtureRequest) -> str:
-    """Each test that takes this runs once per dialect, on an emptied, migrated database."""
+    """Each test that takes this runs once per dialect, on an emptied, migrated database
+    (`WARROOM_TEST_DIALECTS=sqlite` deselects the PostgreSQL runs)."""
     url: str = request.getfixturevalue(f"{request.param}_url")
-    asyncio.run(_empty(url))
+    asyncio.run(empty_database(url))
     return url
 
 
@@ -87,13 +88,3 @@ async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
     engine = create_engine(database_url)
     yield engine
     await engine.dispose()
-
-
-async def _empty(url: str) -> None:
-    engine = create_engine(url)
-    try:
-        async with engine.begin() as conn:
-            for table in reversed(Base.metadata.sorted_tables):
-                await conn.execute(delete(table))
-    finally:
-        await engine.dispose()

@@ -25,6 +25,7 @@ from bot.sandbox.workspace import Channel, Message
 from bot.web.keys import SERVICES
 from tests.db_reads import incidents, rows, timeline
 from tests.harness import Harness, eventually, running
+from tests.settling import settled
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "alertmanager"
 FIRING = json.loads((FIXTURES / "v4-firing.json").read_text())
@@ -111,7 +112,7 @@ async def test_repeats_and_ha_duplicates_make_exactly_one_room(database_url: str
             answers = await asyncio.gather(*(h.alert("alertmanager", FIRING) for _ in range(3)))
             assert [status for status, _ in answers] == [202, 202, 202]
         await ready_room(h, database_url)
-        await asyncio.sleep(0.5)
+        await settled(h)
         assert len(await incidents(database_url)) == 1
         assert len(rooms(h)) == 1
         assert [m for m, _ in h.ws.calls].count("conversations.create") == 1
@@ -130,7 +131,7 @@ async def test_resolution_is_recorded_and_suggested_after_a_quiet_spell(database
         services = h.app[SERVICES]
         clock.advance(timedelta(minutes=9, seconds=59))
         await alert_tick(services)
-        await asyncio.sleep(0.3)
+        await settled(h)
         assert not [
             m for m in room.messages if "resolve" in m.text.lower() and "quiet" in m.text.lower()
         ]
@@ -144,7 +145,7 @@ async def test_resolution_is_recorded_and_suggested_after_a_quiet_spell(database
             ]
         )
         await alert_tick(services)  # told once per quiet spell
-        await asyncio.sleep(0.3)
+        await settled(h)
         assert (
             len([m for m in room.messages if "/incident resolve" in m.text]) == len(suggestion) == 1
         )
@@ -168,7 +169,7 @@ async def test_warning_posts_once_per_throttle_window_with_buttons(database_url:
         for body_ in (resolved, WARNING_QUEUE):  # flaps back within the window
             clock.advance(timedelta(seconds=30))
             assert (await h.alert("generic", body_))[0] == 202
-        await asyncio.sleep(0.5)
+        await settled(h)
         assert len(h.bot_messages("alerts-queues")) == 1  # edited, not posted again
         assert "chat.update" in [m for m, _ in h.ws.calls]
         clock.advance(timedelta(minutes=2))
@@ -201,7 +202,7 @@ async def test_acknowledge_and_open_war_room_buttons(database_url: str) -> None:
             )
         )
         await h.press(edited, "alert_open_room", user="U0IC")  # a second press joins the first
-        await asyncio.sleep(0.3)
+        await settled(h)
         assert len(await incidents(database_url)) == 1
 
 
@@ -418,7 +419,7 @@ async def test_queues_far_apart_are_separate_and_a_room_is_never_duplicated(
         [incident] = await ready_room(h, database_url)
         _, body = await h.alert("generic", {**CRITICAL_QUEUE, "queue": "voucher-dispatch"})
         assert body["groups"][0]["incident_id"] == incident.id  # joins, no second room
-        await asyncio.sleep(0.3)
+        await settled(h)
         assert len(rooms(h)) == 1 and len(await incidents(database_url)) == 1
         [stored] = await incidents(database_url)
         # mollie began failing with voucher-dispatch, so it is part of the DR incident too

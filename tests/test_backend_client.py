@@ -16,9 +16,10 @@ import pytest
 from aiohttp import web
 
 from bot.backends.client import BackendClient, BackendError
-from bot.backends.http import clean_text, parse_retry_after
+from bot.backends.http import clean_text
 from bot.config.backends import BackendSettings
 from bot.config.schema import Problem, build
+from bot.core.retry import parse_retry_after
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 Serve = Callable[[Handler], Awaitable["Server"]]

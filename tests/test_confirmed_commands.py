@@ -3,7 +3,6 @@ audit rows — against the demo backends on a loopback port."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from datetime import UTC, datetime, timedelta
 
@@ -14,6 +13,7 @@ from bot.sandbox.workspace import Message
 from bot.web.keys import SERVICES
 from tests.harness import Harness, eventually, running
 from tests.ops_support import allowed, answer, audited, demo_backends, ops_settings
+from tests.settling import settled
 
 
 def with_button(h: Harness, user: str, action_id: str) -> Message | None:
@@ -116,7 +116,7 @@ async def test_two_person_rule(database_url: str) -> None:
             await answer(h, "U0ONCALL", "cannot approve your own")
             await h.press(request, "op_approve", user="U0LEAD")
             await answer(h, "U0LEAD", "may not approve")
-            await asyncio.sleep(0.2)
+            await settled(h)
             assert backend.state.campaigns["cmp-1002"].status == "running"
             await h.press(request, "op_approve", user="U0IC")
             await answer(h, "U0IC", "Paused campaign")

@@ -4,14 +4,15 @@ one stops cleanly, after the lease when it dies."""
 
 from __future__ import annotations
 
-import asyncio
 import json
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -24,8 +25,8 @@ from bot.infra.time_source import ManualClock
 from bot.runtime.services import Services
 from bot.web.keys import SERVICES
 from tests.db_reads import rows
+from tests.drills import SCENARIO, T0, drill_rooms, texts, ticking
 from tests.harness import Harness, eventually, running
-from tests.test_drill import SCENARIO, T0, drill_rooms, texts, ticking
 
 
 async def test_a_run_is_claimed_only_after_its_lease_and_only_once(engine: AsyncEngine) -> None:
@@ -54,6 +55,12 @@ async def test_a_run_is_claimed_only_after_its_lease_and_only_once(engine: Async
         await end_run(session, run.id)
     async with sessions.begin() as session:
         assert await claim_orphans(session, "c", later + timedelta(hours=1)) == []
+
+
+def said_while_no_room(caplog: pytest.LogCaptureFixture) -> bool:
+    """A player said an inject before the drill room existed (it waits for the room)."""
+    lines = [str(getattr(r, "line", "")) for r in caplog.records if r.name == "bot.drill.start"]
+    return any("no drill room yet" in line for line in lines)
 
 
 def player_services(h: Harness, replica: int) -> Services:
@@ -156,8 +163,9 @@ async def test_a_run_whose_scenario_is_gone_ends(database_url: str, tmp_path: Pa
 
 
 async def test_injects_waiting_for_the_room_are_said_by_the_replica_playing_on(
-    database_url: str, tmp_path: Path
+    database_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.INFO, logger="bot.drill.start")  # the players' progress lines
     early = (
         SCENARIO.replace("name: test-drill", "name: rentguy-drill")
         .replace("steps:\n", "steps:\n  - at: 0s\n    say: It is 03:00 and you are on call.\n", 1)
@@ -170,7 +178,7 @@ async def test_injects_waiting_for_the_room_are_said_by_the_replica_playing_on(
         a, b = player_services(h, 0), player_services(h, 1)
         await h.slash("/incident drill rentguy-drill", user="U0ONCALL")
         await eventually(lambda: a.drills)
-        await asyncio.sleep(0.5)  # a said the inject (no room yet) and noted its progress
+        await eventually(lambda: said_while_no_room(caplog))  # a said the inject, no room yet
         await hand_on_drills(a)
 
         async def b_plays() -> bool:

@@ -5,7 +5,6 @@ a real incident still reaches the outside server, so each test can fail."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -30,6 +29,7 @@ from bot.web.keys import SERVICES
 from tests.db_reads import incidents, rows, timeline
 from tests.harness import Harness, bound_socket, eventually, running, url_of
 from tests.ops_support import allowed, answer, demo_backends, ops_settings
+from tests.settling import settled
 
 T0 = datetime(2026, 3, 2, 3, 12, tzinfo=UTC)
 
@@ -155,7 +155,7 @@ async def test_the_clock_opens_no_ticket_for_a_drill_but_does_for_a_real_inciden
                 "drill: ticket not created (would POST to the ticket webhook)",
             )
         )
-        await asyncio.sleep(0.5)
+        await settled(h)
         assert [t["incident_id"] for t in outside.tickets] == [real.id]
         assert not said(room_of(h, practice), "Opened ticket")
 
@@ -186,7 +186,7 @@ async def test_a_ticket_queued_before_the_drill_flag_is_never_posted(
         await eventually(
             lambda: has_line(database_url, practice.id, drill.ticket_resolution().timeline)
         )
-        await asyncio.sleep(0.5)
+        await settled(h)
         assert outside.seen == []
 
 

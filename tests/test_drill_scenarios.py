@@ -29,7 +29,7 @@ from bot.drill.scenario import (
 )
 from bot.drill.scenario_alerts import parse_alert
 from bot.infra.config_loader import load_config
-from tests.test_examples import env_for
+from tests.example_configs import env_for
 
 ROOT = Path(__file__).resolve().parents[1]
 GOOD = """

@@ -21,6 +21,7 @@ from bot.web.keys import SERVICES
 from tests.db_reads import incidents, rows, timeline
 from tests.harness import Harness, eventually, running
 from tests.scenarios.support import direct_messages
+from tests.settling import settled
 
 T0 = datetime(2026, 11, 23, 3, 12, tzinfo=UTC)
 CRITICAL = Settings().escalation["critical"]
@@ -129,7 +130,7 @@ async def test_the_clock_in_a_war_room(database_url: str) -> None:
         await clock_tick(services)  # (the app's own 2 s tick may get there first: same result)
         await eventually(lambda: said(h, room, "is *not acknowledged*") == 1 or None)
         await clock_tick(services)
-        await asyncio.sleep(0.3)
+        await settled(h)
         assert said(h, room, "is *not acknowledged*") == 1  # fired once
         clock.advance(timedelta(minutes=2))
         await clock_tick(services)
@@ -160,9 +161,10 @@ async def test_the_clock_in_a_war_room(database_url: str) -> None:
         await h.slash(
             "/incident update Failover running", user="U0IC", channel=h.ws.channels[room].name
         )
+        await settled(h)  # the update is recorded at 11 min (the ack comes before that)
         clock.advance(timedelta(minutes=5))  # 16 min: the update came at 11
         await clock_tick(services)
-        await asyncio.sleep(0.3)
+        await settled(h)
         assert not said(h, room, "No status update")
         clock.advance(timedelta(minutes=11))  # 27 min: 16 since the update
         await clock_tick(services)
@@ -199,7 +201,7 @@ async def test_three_replicas_fire_each_step_once_even_late(database_url: str) -
         )
         room = incident.channel_id
         await eventually(lambda: said(h, room, "*DR plan*") == 1 or None)
-        await asyncio.sleep(0.3)
+        await settled(h)
         assert said(h, room, "is *not acknowledged*") == 1
         cto = await eventually(
             lambda: next(

@@ -10,15 +10,12 @@ the built-in templates.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import time, timedelta
 from pathlib import Path
-from typing import Any
 
 import jinja2
 import jinja2.meta
 import pytest
-import yaml
 
 from bot.config.schema import ConfigError
 from bot.config.settings import Settings
@@ -26,12 +23,10 @@ from bot.infra.button_words import builtin_labels, label_problems
 from bot.infra.config_loader import load_config
 from bot.infra.templates import BUILTIN_DIR, Templates
 from tests.cli import run_cli
-from tests.test_templates import CONTEXTS
+from tests.example_configs import EXAMPLES, dummy, env_for, env_names, raw_config
+from tests.template_contexts import CONTEXTS
 
-ROOT = Path(__file__).resolve().parents[1]
-EXAMPLES = ROOT / "examples"
 FILES = sorted(EXAMPLES.glob("*.yaml"))
-_REQUIRED_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")  # ${NAME}, no :-default
 
 # example -> (the seed runbook's title, as its header names it; Dutch template overrides?)
 SEEDS = {
@@ -73,43 +68,6 @@ DUTCH = frozenset(
         "nog",
     }
 )
-
-
-def _strings(value: object) -> Iterator[str]:
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        for item in value.values():
-            yield from _strings(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _strings(item)
-
-
-def _raw(path: Path) -> dict[str, Any]:
-    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    assert isinstance(raw, dict), path
-    return raw
-
-
-def env_names(path: Path) -> list[str]:
-    """Every variable the file needs: `${NAME}` references and the backends' `auth_env`."""
-    raw = _raw(path)
-    names = {name for text in _strings(raw) for name in _REQUIRED_REF.findall(text)}
-    for backend in (raw.get("backends") or {}).values():
-        if backend.get("base_url") and backend.get("auth_env"):
-            names.add(backend["auth_env"])
-    return sorted(names)
-
-
-def dummy(name: str) -> str:
-    if name.endswith(("_URL", "_ENDPOINT")):
-        return f"https://hooks.example.com/{name.lower()}"
-    return f"dummy-{name.lower()}"
-
-
-def env_for(path: Path) -> dict[str, str]:
-    return {name: dummy(name) for name in env_names(path)}
 
 
 @pytest.fixture
@@ -161,7 +119,7 @@ def test_every_variable_is_needed(path: Path, in_examples: None) -> None:
 
 @pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
 def test_secrets_are_only_environment_references(path: Path) -> None:
-    raw = _raw(path)
+    raw = raw_config(path)
     text = path.read_text(encoding="utf-8")
     assert not re.search(r"xox[bpa]-|xapp-|Bearer [A-Za-z0-9]|OAuth [A-Za-z0-9]", text)
     secret_like = [
@@ -313,7 +271,7 @@ def test_voucher_campaigns_follow_the_incident_runbooks(in_examples: None) -> No
 def _override_dirs() -> list[tuple[str, Path]]:
     found = []
     for path in FILES:
-        templates_dir = _raw(path).get("templates_dir")
+        templates_dir = raw_config(path).get("templates_dir")
         if templates_dir:
             found.append((path.name, EXAMPLES / templates_dir))
     return found

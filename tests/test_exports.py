@@ -16,7 +16,7 @@ from typing import Any
 
 import markupsafe
 import pytest
-from sqlalchemy import func, insert, select
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from bot.config.settings import Settings
@@ -25,9 +25,7 @@ from bot.db.models import (
     Alert,
     AuditRecord,
     ChecklistItem,
-    EscalationDeadline,
     Incident,
-    OutboxMessage,
     RoleAssignment,
     StatusDraft,
     TimelineEvent,
@@ -46,6 +44,7 @@ from commands.base import UsageError
 from commands.incident_args import Targeted, parse
 from tests.cli import run_cli
 from tests.harness import ALERT_TOKEN, Harness, eventually, running
+from tests.settling import settled
 
 T0 = datetime(2026, 3, 2, 3, 12, tzinfo=UTC)
 NASTY = "<script>alert('x')</script> | piped =cmd|' /C calc'!A0"
@@ -343,27 +342,6 @@ async def war_room(h: Harness, database_url: str) -> tuple[int, str]:
         await engine.dispose()
 
 
-async def settled(database_url: str) -> None:
-    """Wait until the outbox has sent, and the clock fired, what is due: both add events."""
-    engine = create_engine(database_url)
-
-    async def drained() -> bool:
-        now = datetime.now(UTC)
-        sending = OutboxMessage.state == "sending"
-        queued = (OutboxMessage.state == "pending") & (OutboxMessage.not_before <= now)
-        steps = EscalationDeadline
-        unfired = steps.fired_at.is_(None) & steps.cancelled_at.is_(None) & (steps.due_at <= now)
-        async with engine.connect() as conn:
-            owed = await conn.scalar(select(func.count()).where(sending | queued))
-            due = await conn.scalar(select(func.count()).where(unfired))
-        return owed == 0 and due == 0
-
-    try:
-        await eventually(drained, within=20)
-    finally:
-        await engine.dispose()
-
-
 async def via_slack(h: Harness, room: str, iid: int, fmt: str) -> bytes:
     await h.slash(f"/incident export {fmt}", user="U0IC", channel=room)
     name = f"incident-{iid}-timeline.{fmt}"
@@ -398,7 +376,7 @@ async def test_slack_cli_and_http_give_the_same_bytes(database_url: str, tmp_pat
         await h.slash("/incident ack", channel=room)
         await h.slash("/incident update Failover done\nqueue draining", user="U0IC", channel=room)
         await eventually(lambda: any("Failover done" in m.text for m in h.channel(room).messages))
-        await settled(database_url)
+        await settled(h)
         by_slack = {fmt: await via_slack(h, room, iid, fmt) for fmt in FORMATS}
         replies = await eventually(lambda: [t for t in h.ephemerals("U0IC") if "Exported" in t])
         assert f"as `incident-{iid}-timeline.md`" in replies[0]

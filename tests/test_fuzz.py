@@ -21,7 +21,7 @@ import re
 import tempfile
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -29,7 +29,6 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import func, select
 
 from bot.config.schema import ConfigError
 from bot.config.settings import SEVERITIES, AlertSettings, RuntimeConfig, Settings
@@ -40,7 +39,6 @@ from bot.core.alerts import (
     parse_generic,
     parse_grafana,
 )
-from bot.db.models import OutboxMessage
 from bot.infra.config_loader import load_config
 from bot.sandbox.slack_requests import FORM, JSON_CONTENT
 from commands.base import UsageError
@@ -49,9 +47,9 @@ from commands.integration_status import IntegrationStatusArgs
 from commands.queue_status import QueueStatusArgs
 from commands.registry import build_registry
 from commands.replay_deadletter import ReplayArgs
-from tests.db_reads import rows
 from tests.harness import ALERT_TOKEN, Harness, eventually, running
-from tests.test_alert_parsing import FIRING, GRAFANA, PAGERDUTY, QUEUE, RESOLVED, SMOKE
+from tests.payloads import FIRING, GRAFANA, PAGERDUTY, QUEUE, RESOLVED, SMOKE
+from tests.settling import settled
 
 ALERT_SETTINGS = AlertSettings()
 NOW = datetime(2026, 11, 22, 13, 5, 0, tzinfo=UTC)
@@ -520,23 +518,6 @@ def test_broken_yaml_errors_say_what_to_do() -> None:
 TRACEBACK = re.compile(r"Traceback \(most recent call last\)|File \"/")
 
 
-async def settled(database_url: str, within: float = 20.0) -> None:
-    """Wait until the outbox has no work due (the bot is quiet), twice in a row."""
-
-    async def quiet() -> bool:
-        soon = datetime.now(UTC) + timedelta(seconds=2)
-        statement = select(func.count()).where(
-            OutboxMessage.state.in_(("pending", "sending")), OutboxMessage.not_before <= soon
-        )
-        [(count,)] = await rows(database_url, statement)
-        return count == 0
-
-    async def twice() -> bool:
-        return await quiet() and await quiet()
-
-    await eventually(twice, within=within)
-
-
 def _json_values(rng: random.Random) -> object:
     return rng.choice(
         [
@@ -623,7 +604,7 @@ async def test_the_intake_answers_every_fuzzed_body_with_202_or_a_clear_4xx(
             if status == 400:
                 assert answer["error"] and isinstance(answer["field"], str), answer
         await _healthy(h)
-        await settled(database_url)
+        await settled(h)
 
 
 INTERACTIVE_ACTIONS = [
@@ -787,4 +768,4 @@ async def test_slack_events_answer_every_fuzzed_signed_request_below_500(
         # Still fully working: a real command after the garbage is answered as usual.
         assert (await h.slash("/incident help")).status == 200
         await eventually(lambda: h.ephemerals("U0ONCALL"))
-        await settled(database_url)
+        await settled(h)

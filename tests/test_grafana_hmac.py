@@ -21,7 +21,7 @@ from bot.infra.config_loader import load_config
 from bot.web.grafana_signature import verify_grafana_signature
 from tests.db_reads import rows
 from tests.harness import ALERT_TOKEN, Harness, running
-from tests.test_alert_parsing import GRAFANA
+from tests.payloads import GRAFANA
 
 SECRET = "grafana-hmac-secret-0123456789"
 SIGNATURE = "X-Grafana-Alerting-Signature"

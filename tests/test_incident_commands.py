@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 from pathlib import Path
@@ -13,6 +12,7 @@ from bot.sandbox.slack_requests import JSON_CONTENT, event_callback_body, reacti
 from bot.sandbox.workspace import Channel, Message
 from tests.db_reads import incidents, timeline
 from tests.harness import Harness, eventually, running
+from tests.settling import settled
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "alertmanager"
 FIRING = json.loads((FIXTURES / "v4-firing.json").read_text())
@@ -219,7 +219,7 @@ async def test_pushpin_reactions_put_messages_on_the_timeline(database_url: str)
         assert pin.data["pinned_by"] == "U0IC"
         await react(h, message, user="U0ONCALL", name="pushpin")  # a second pin: nothing new
         await react(h, message, user="U0ONCALL", name="eyes")  # not a pin
-        await asyncio.sleep(0.5)
+        await settled(h)
         assert len(await pins_of(database_url, incident.id)) == 1
         await react(h, message, user="U0IC", name="pushpin", removed=True)
         await eventually(lambda: _none_pinned(database_url, incident.id))
@@ -228,7 +228,7 @@ async def test_pushpin_reactions_put_messages_on_the_timeline(database_url: str)
         gone = append_message(h.ws, room, user="U0LEAD", text="deleted soon", now=said_at)
         room.messages.remove(gone)
         await react(h, gone, user="U0IC", name="pushpin")  # deleted before the event: ignored
-        await asyncio.sleep(0.5)
+        await settled(h)
         assert await pins_of(database_url, incident.id) == []
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from dataclasses import replace
 from typing import Any
@@ -16,6 +15,7 @@ from bot.web.keys import LISTENERS, SERVICES
 from tests.db_reads import incidents, rows, timeline
 from tests.harness import eventually, running
 from tests.ops_support import answer, audited, demo_backends, ops_settings, seen_by
+from tests.settling import settled
 
 
 async def test_queue_status_judges_each_queue_and_is_audited(database_url: str) -> None:
@@ -51,7 +51,7 @@ async def test_bad_arguments_are_refused_before_any_backend_call(database_url: s
                      "/integration-status --verbose", "/queue-status %2e%2e"):  # fmt: skip
             ack = await h.slash(text)
             assert ack.status == 200 and "Usage:" in ack.json()["text"], text
-        await asyncio.sleep(0.3)
+        await settled(h)
         assert backend.state.requests == []
 
 

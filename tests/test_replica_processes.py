@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from bot.db.engine import create_engine, session_factory
 from bot.db.models import Incident, OutboxMessage
-from tests.test_clock_processes import Cluster, Serve, cluster
+from tests.processes import Cluster, Serve, cluster
 
 pytestmark = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 
@@ -59,7 +59,9 @@ async def stored(database_url: str) -> tuple[list[Incident], list[OutboxMessage]
         await engine.dispose()
 
 
-async def settled(database_url: str, group: Cluster, within: float = 60) -> list[OutboxMessage]:
+async def rooms_built_and_sent(
+    database_url: str, group: Cluster, within: float = 60
+) -> list[OutboxMessage]:
     deadline = time.monotonic() + within
     while time.monotonic() < deadline:
         _incidents, rows = await stored(database_url)
@@ -77,7 +79,7 @@ async def test_alerts_sprayed_across_three_replicas(database_url: str, tmp_path:
         async with aiohttp.ClientSession() as http:
             statuses = await spray(http, serves)
         assert set(statuses) == {202}
-        rows = await settled(database_url, group)
+        rows = await rooms_built_and_sent(database_url, group)
         incidents, _ = await stored(database_url)
         assert len(incidents) == GROUPS
         assert len({i.group_key for i in incidents}) == GROUPS

@@ -52,8 +52,8 @@ from tests.harness import (
     url_of,
 )
 from tests.ops_support import allowed, answer, ops_settings
-from tests.test_alert_parsing import FIRING, GRAFANA
-from tests.test_fuzz import settled
+from tests.payloads import FIRING, GRAFANA
+from tests.settling import settled
 
 HOSTILE = "<!channel> <!here> <@U123> <https://evil.example|click> @everyone &amp; <!subteam^S1>"
 LIVE = ("<!channel>", "<!here>", "<!everyone>", "<@U123>", "<https://evil", "<!subteam")
@@ -129,7 +129,7 @@ async def test_a_replayed_request_is_refused_once_its_window_has_passed(
             assert response.status == 401
             assert "stale" in (await response.json())["error"]
         monkeypatch.undo()
-        await settled(database_url)
+        await settled(h)
         assert len(await incidents(database_url)) == 1
 
 
@@ -173,7 +173,7 @@ async def test_a_tampered_or_missigned_button_press_does_nothing(database_url: s
         moved = signed_headers(body, int(time.time()) + 1, SIGNING_SECRET, FORM)
         moved["X-Slack-Request-Timestamp"] = str(int(time.time()) + 2)
         assert (await _post(h, body, moved)).status == 401
-        await settled(database_url)
+        await settled(h)
         [group] = await groups(database_url)
         assert group.acknowledged_by is None
         # The genuine press works: the refusals above were the signature's doing.
@@ -184,7 +184,7 @@ async def test_a_tampered_or_missigned_button_press_does_nothing(database_url: s
             return str(group.acknowledged_by) if group.acknowledged_by else None
 
         assert await eventually(acknowledged) == "U0ONCALL"
-        await settled(database_url)
+        await settled(h)
 
 
 # --- the alert intake's bearer token --------------------------------------------------
@@ -223,7 +223,7 @@ async def test_every_intake_needs_the_bearer_token(database_url: str, source: st
         sent = {"Content-Type": "application/json", "Authorization": f"bearer {ALERT_TOKEN}"}
         async with h.http.post(url, data=body, headers=sent) as response:
             assert response.status == 202, await response.text()
-        await settled(database_url)
+        await settled(h)
 
 
 # --- mention and link injection -------------------------------------------------------
@@ -271,7 +271,7 @@ async def test_alertmanager_and_grafana_text_never_pings_or_links(database_url: 
         [incident] = await eventually(room_ready, within=20)
         await eventually(lambda: h.bot_messages("dr-war-room"))
         await eventually(lambda: h.bot_messages("alerts-queues"))
-        await settled(database_url)
+        await settled(h)
         texts = parsed_texts(h)
         room = h.ws.channels[incident.channel_id]
         assert any(where.startswith(f"#{room.name} ") for where, _ in texts)
@@ -328,7 +328,7 @@ async def test_command_arguments_never_ping_or_link(database_url: str) -> None:
             ):
                 await run(text, channel=room)
             await eventually(lambda: any("resolved" in m.text for m in h.bot_messages(room)))
-            await settled(database_url)
+            await settled(h)
             for text, ack in acks:
                 assert ack.status == 200, (text, ack)
                 assert_inert(f"the ack of {text}", ack.text)
@@ -426,7 +426,7 @@ async def test_secrets_never_reach_a_log_record(
             await answer(h, "U0ONCALL", "500")
             forged = await h.post_signed(b"command=%2Fincident&text=help", FORM, secret="wrong")
             assert forged.status == 401
-            await settled(database_url)
+            await settled(h)
             async with h.http.get(f"{h.bot_url}/metrics") as response:
                 metrics = await response.text()
             posted = json.dumps([(m.text, m.blocks) for _, m in all_messages(h)])
@@ -506,7 +506,7 @@ async def test_a_backend_redirecting_to_another_host_is_never_followed(
                 await h.press(await answer(h, "U0ONCALL", "op_confirm"), "op_confirm")
                 await said_redirect(h)
                 assert "POST /campaigns/cmp-1001/stop" in origin.hits, origin.hits
-                await settled(database_url)
+                await settled(h)
         assert elsewhere.hits == []
 
 

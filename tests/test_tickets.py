@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -17,6 +16,7 @@ from bot.infra.time_source import ManualClock
 from bot.web.keys import SERVICES
 from tests.db_reads import incidents, timeline
 from tests.harness import Harness, bound_socket, eventually, running, url_of
+from tests.settling import settled
 
 T0 = datetime(2026, 3, 2, 3, 12, tzinfo=UTC)
 
@@ -99,7 +99,7 @@ async def test_a_critical_incident_opens_one_ticket_at_once_and_resolves_it(
         resolved = receiver.seen[2][2]
         assert resolved["event"] == "resolved" and resolved["incident_id"] == incident.id
         assert resolved["resolution"] == "bad deploy rolled back"
-        await asyncio.sleep(0.5)
+        await settled(h)
         assert len(receiver.seen) == 3  # nothing twice
         lines = await eventually(
             lambda: _two(texts(database_url, incident.id, "ticket")), within=10
@@ -121,7 +121,7 @@ async def test_a_warning_gets_its_ticket_after_15_minutes(
         services = h.app[SERVICES]
         clock.advance(timedelta(minutes=14, seconds=59))
         await clock_tick(services)
-        await asyncio.sleep(0.5)
+        await settled(h)
         assert receiver.seen == []
         clock.advance(timedelta(seconds=1))
         await clock_tick(services)

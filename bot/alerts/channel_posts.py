@@ -6,15 +6,15 @@ from __future__ import annotations
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.alert_groups import group_stats
-from bot.db.models import Alert, AlertGroup, Incident
+from bot.db.alerts import alerts_signature, newest_alerts_of_group
+from bot.db.models import AlertGroup, Incident
 from bot.db.outbox import Job
 from bot.outbox.worker import After, OpContext
 from bot.slack.alert_messages import GroupFacts, alert_post, room_alert_summary
-from bot.war_room.opening import alerts_signature, intro_alerts
+from bot.war_room.opening import intro_alerts
 
 POST_ALERTS = 20
 
@@ -68,16 +68,6 @@ def group_facts(group: AlertGroup, incident_channel: str | None) -> GroupFacts:
     )
 
 
-async def _group_alerts(session: AsyncSession, group_key: str) -> list[Alert]:
-    result = await session.execute(
-        select(Alert)
-        .where(Alert.group_key == group_key)
-        .order_by(Alert.status, Alert.received_at.desc(), Alert.id.desc())
-        .limit(POST_ALERTS)
-    )
-    return list(result.scalars())
-
-
 async def post_group(ctx: OpContext, job: Job) -> After | None:
     """A new post (`new`) or an edit of the group's post in the alerts channel."""
     services = ctx.services
@@ -87,7 +77,7 @@ async def post_group(ctx: OpContext, job: Job) -> After | None:
         if group is None:
             return None
         incident = await session.get(Incident, group.incident_id) if group.incident_id else None
-        alerts = await _group_alerts(session, group.group_key)
+        alerts = await newest_alerts_of_group(session, group.group_key, POST_ALERTS)
         stats = await group_stats(session, group.group_key)
     facts = group_facts(group, incident.channel_id if incident else None)
     message = alert_post(

@@ -41,13 +41,9 @@ from bot.db.alert_groups import (
 from bot.db.alerts import complete_partial, store_alerts
 from bot.db.incidents import open_incident_for_key, record
 from bot.db.models import AlertGroup, Incident
-from bot.escalation.ticker import plan_clock, set_severity
-from bot.outbox.requests import (
-    request_group_post,
-    request_room_message,
-    request_room_summary,
-    request_war_room,
-)
+from bot.escalation.ticker import set_severity
+from bot.outbox.requests import request_group_post, request_room_message, request_room_summary
+from bot.war_room.declare import declare_incident
 
 MULTI_QUEUE_TITLE = "Several queues failing: "
 
@@ -235,22 +231,17 @@ async def open_incident(
     )
     incident.last_alert_at = now
     if created:
-        await record(
+        await declare_incident(
             session,
-            incident.id,
-            TimelineEntry(
-                kind=EventKind.DECLARED,
-                occurred_at=now,
-                actor=actor,
-                source="slack" if actor else "alert",
-                text=f"{severity} incident opened: {routing.reason}",
-                data={"group_keys": [g.group_key for g in groups], "reason": routing.reason},
-            ),
-            now,
+            incident,
+            text=f"{severity} incident opened: {routing.reason}",
+            data={"group_keys": [g.group_key for g in groups], "reason": routing.reason},
+            actor=actor,
+            source="slack" if actor else "alert",
+            invitees=[actor] if actor else list(drill.invitees if drill else ()),
+            policy=settings.escalation.get(severity),
+            now=now,
         )
-        invitees = [actor] if actor else list(drill.invitees if drill else ())
-        await request_war_room(session, incident, now, invitees=invitees)
-        await plan_clock(session, incident, settings.escalation.get(severity), now)
     for group in groups:
         await _join(session, incident, group, created, settings, now)
     if key == QUEUES_INCIDENT_KEY:

@@ -11,16 +11,12 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from sqlalchemy import func, or_, select
-from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.alerts.pipeline import ingest, open_incident
 from bot.core.alerts import NormalizedAlert
 from bot.core.maintenance import active_window
 from bot.core.routing import (
-    QUEUE_PREFIX,
-    SMOKE_KEY,
     Action,
     Routing,
     incident_key_for_group,
@@ -28,63 +24,48 @@ from bot.core.routing import (
     resolution_suggestion_due,
 )
 from bot.core.timeline import EventKind, TimelineEntry
-from bot.db.alert_groups import OPEN_STATES, open_incident_of
-from bot.db.incidents import record
+from bot.db.alert_groups import claim_warnings_firing_since, lock_group, open_incident_of
+from bot.db.alerts import claim_silent_queue_alerts, count_alerts
+from bot.db.errors import DATABASE_UNAVAILABLE
+from bot.db.incidents import claim_quiet_incidents, open_incidents_by_severity, record
 from bot.db.models import Alert, AlertGroup, Incident
 from bot.outbox.requests import request_group_post, request_room_message
-from bot.runtime.services import Services
+from bot.runtime.ports import AlertPorts
 from bot.slack.alert_messages import resolution_suggestion
-from bot.war_room.opening import count_alerts
 
 log = logging.getLogger(__name__)
 BATCH = 50
 
 
-async def alert_tick(services: Services) -> None:
+async def alert_tick(services: AlertPorts) -> None:
     now = services.clock.now()
     try:
         done = await expire_silent_alerts(services, now)
         done += await promote_due_groups(services, now)
         done += await suggest_resolutions(services, now)
-    except (OperationalError, DBAPIError, OSError) as exc:
+    except DATABASE_UNAVAILABLE as exc:
         log.warning("alert tick skipped: database unavailable", extra={"error": type(exc).__name__})
         return
     await _count_open(services)
 
 
-async def _count_open(services: Services) -> None:
+async def _count_open(services: AlertPorts) -> None:
     try:
         async with services.db.begin() as session:
-            result = await session.execute(
-                select(Incident.severity, func.count())
-                .where(Incident.state.in_(OPEN_STATES))
-                .group_by(Incident.severity)
-            )
-            counts = {str(severity): int(n) for severity, n in result.all()}
-    except (OperationalError, DBAPIError, OSError):
+            counts = await open_incidents_by_severity(session)
+    except DATABASE_UNAVAILABLE:
         return
     for severity in ("critical", "warning", "info"):
         services.metrics.open_incidents.labels(severity).set(counts.get(severity, 0))
 
 
-async def expire_silent_alerts(services: Services, now: datetime) -> int:
+async def expire_silent_alerts(services: AlertPorts, now: datetime) -> int:
     """Queue alerts and smoke tests not sent again within `resolve_timeout` resolve, and
     their groups are routed as if the sender had said so."""
     timeout = services.settings.alerts.resolve_timeout
     async with services.db.begin() as session:
-        result = await session.execute(
-            select(Alert)
-            .where(
-                Alert.source == "generic",
-                Alert.status == "firing",
-                Alert.updated_at <= now - timeout,
-                or_(Alert.fingerprint.startswith(QUEUE_PREFIX), Alert.fingerprint == SMOKE_KEY),
-            )
-            .order_by(Alert.id)
-            .limit(BATCH * 10)
-            .with_for_update(skip_locked=True)
-        )
-        silent = [_resolved(alert, now) for alert in result.scalars()]
+        claimed = await claim_silent_queue_alerts(session, now - timeout, BATCH * 10)
+        silent = [_resolved(alert, now) for alert in claimed]
         if silent:
             await ingest(session, silent, services.settings, now)
     return len(silent)
@@ -106,27 +87,17 @@ def _resolved(alert: Alert, now: datetime) -> NormalizedAlert:
     )
 
 
-async def promote_due_groups(services: Services, now: datetime) -> int:
+async def promote_due_groups(services: AlertPorts, now: datetime) -> int:
     settings = services.settings
     if active_window(settings.maintenance, now) is not None:
         return 0
     async with services.db.begin() as session:
-        result = await session.execute(
-            select(AlertGroup)
-            .where(
-                AlertGroup.status == "firing",
-                AlertGroup.severity == "warning",
-                AlertGroup.incident_id.is_(None),
-                AlertGroup.during_maintenance.is_(False),
-                AlertGroup.first_fired_at <= now - settings.alerts.warning_promote_after,
-            )
-            .order_by(AlertGroup.id)
-            .limit(BATCH)
-            .with_for_update(skip_locked=True)
+        claimed = await claim_warnings_firing_since(
+            session, now - settings.alerts.warning_promote_after, BATCH
         )
         groups = [
             g
-            for g in result.scalars()
+            for g in claimed
             if promotion_due(
                 severity=g.severity,
                 firing=True,
@@ -146,7 +117,7 @@ async def promote_due_groups(services: Services, now: datetime) -> int:
 
 async def promote(
     session: AsyncSession,
-    services: Services,
+    services: AlertPorts,
     group: AlertGroup,
     now: datetime,
     reason: str,
@@ -171,26 +142,11 @@ async def promote(
     return incident
 
 
-async def suggest_resolutions(services: Services, now: datetime) -> int:
+async def suggest_resolutions(services: AlertPorts, now: datetime) -> int:
     quiet = services.settings.alerts.resolve_quiet_period
     async with services.db.begin() as session:
-        result = await session.execute(
-            select(Incident)
-            .where(
-                Incident.state.in_(OPEN_STATES),
-                Incident.room_state == "open",
-                Incident.last_alert_at <= now - quiet,
-                or_(
-                    Incident.resolve_suggested_at.is_(None),
-                    Incident.resolve_suggested_at < Incident.last_alert_at,
-                ),
-            )
-            .order_by(Incident.id)
-            .limit(BATCH)
-            .with_for_update(skip_locked=True)
-        )
         told = 0
-        for incident in result.scalars():
+        for incident in await claim_quiet_incidents(session, now - quiet, BATCH):
             firing, resolved = await count_alerts(session, incident.id)
             if not resolution_suggestion_due(
                 firing_alerts=firing,
@@ -207,7 +163,7 @@ async def suggest_resolutions(services: Services, now: datetime) -> int:
 
 
 async def _suggest(
-    session: AsyncSession, services: Services, incident: Incident, now: datetime
+    session: AsyncSession, services: AlertPorts, incident: Incident, now: datetime
 ) -> None:
     quiet = services.settings.alerts.resolve_quiet_period
     message = resolution_suggestion(services.templates, incident.id, quiet)
@@ -226,11 +182,11 @@ async def _suggest(
     )
 
 
-async def acknowledge_group(services: Services, group_id: int, user: str) -> AlertGroup | None:
+async def acknowledge_group(services: AlertPorts, group_id: int, user: str) -> AlertGroup | None:
     """The Acknowledge button on an alerts-channel post."""
     now = services.clock.now()
     async with services.db.begin() as session:
-        group = await session.get(AlertGroup, group_id, with_for_update=True)
+        group = await lock_group(session, group_id)
         if group is None:
             return None
         if group.acknowledged_by is None:
@@ -240,11 +196,11 @@ async def acknowledge_group(services: Services, group_id: int, user: str) -> Ale
     return group
 
 
-async def open_room_for_group(services: Services, group_id: int, user: str) -> Incident | None:
+async def open_room_for_group(services: AlertPorts, group_id: int, user: str) -> Incident | None:
     """The "Open war room" button: promote the group now (a second press joins the first)."""
     now = services.clock.now()
     async with services.db.begin() as session:
-        group = await session.get(AlertGroup, group_id, with_for_update=True)
+        group = await lock_group(session, group_id)
         if group is None:
             return None
         incident = await open_incident_of(session, group)

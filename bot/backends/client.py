@@ -10,7 +10,7 @@ import logging
 import math
 import re
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType, TracebackType
 from typing import Any
@@ -23,12 +23,12 @@ from bot.backends.http import (
     fill_path,
     json_or,
     location_host,
-    parse_retry_after,
     request_line,
     stays_under,
 )
 from bot.config.backends import BackendSettings
 from bot.core.circuit import CircuitBreaker
+from bot.core.retry import parse_retry_after
 
 __all__ = ["BackendClient", "BackendError", "BackendResponse", "Kind"]
 
@@ -41,6 +41,8 @@ MAX_BACKOFF_SECONDS = 2.0
 _HEADER_SAFE = re.compile(r"^[\x21-\x7e][\x20-\x7e]*$")
 _NO_BODY = object()
 _NO_PARAMS: Mapping[str, str] = MappingProxyType({})
+# A call's query: names to values, or pairs (a name may repeat).
+Query = Mapping[str, str] | Sequence[tuple[str, str]]
 
 
 @dataclass(frozen=True)
@@ -109,22 +111,29 @@ class BackendClient:
         path: str,
         *,
         path_params: Mapping[str, str] = _NO_PARAMS,
-        query: Mapping[str, str] | None = None,
+        query: Query | None = None,
         json: Any = None,
         idempotency_key: str | None = None,
+        expect_json: bool = True,
     ) -> BackendResponse:
+        """Call `path` under the base_url; `path=""` calls the base_url itself (a backend
+        that is one endpoint, like the ticket webhook). With `expect_json=False` a 2xx
+        answer need not be JSON (its data is then None)."""
         method, started = method.upper(), time.perf_counter()
         try:
             request = self._build(method, path, path_params, query, json, idempotency_key)
             retryable = method == "GET" or idempotency_key is not None
-            response = await self._guarded(request, 1 + self.settings.retries if retryable else 1)
+            tries = 1 + self.settings.retries if retryable else 1
+            response = await self._guarded(request, tries, expect_json)
         except BackendError as exc:
             self._log(method, path, exc.status, started, exc.attempts, exc.kind)
             raise
         self._log(method, path, response.status, started, response.attempts, "ok")
         return response
 
-    async def _guarded(self, request: httpx.Request, tries: int) -> BackendResponse:
+    async def _guarded(
+        self, request: httpx.Request, tries: int, expect_json: bool
+    ) -> BackendResponse:
         """Ask the breaker, call, and tell the breaker how the backend did."""
         blocked = self.breaker.blocked_for(self._monotonic())
         if blocked is not None:
@@ -136,7 +145,7 @@ class BackendClient:
             )
         started = time.perf_counter()
         try:
-            status, data, attempts = await self._attempts(request, tries)
+            status, data, attempts = await self._attempts(request, tries, expect_json)
         except BackendError as exc:
             # A 4xx is the backend working and saying no: it counts as a healthy answer.
             if exc.kind == "client_error":
@@ -153,7 +162,7 @@ class BackendClient:
         method: str,
         path: str,
         path_params: Mapping[str, str],
-        query: Mapping[str, str] | None,
+        query: Query | None,
         body: Any,
         idempotency_key: str | None,
     ) -> httpx.Request:
@@ -177,20 +186,24 @@ class BackendClient:
             if not _HEADER_SAFE.match(idempotency_key):
                 raise self._error("bad_argument", "the idempotency key is not a valid header")
             headers["Idempotency-Key"] = idempotency_key
+        params = dict(query) if isinstance(query, Mapping) else tuple(query or ())
         try:
-            url = fill_path(path, path_params)
+            # The base_url as written: httpx's own copy has a "/" added at its end.
+            url = fill_path(path, path_params) if path else httpx.URL(self.settings.base_url)
             request = client.build_request(
-                method, url, params=dict(query) if query else None, json=body, headers=headers
+                method, url, params=params or None, json=body, headers=headers
             )
         except (ValueError, httpx.InvalidURL) as exc:
             raise self._error(
                 "bad_argument", f"{clean_text(str(exc))} — check the command"
             ) from exc
-        if not stays_under(request.url, client.base_url):
+        if path and not stays_under(request.url, client.base_url):
             raise self._error("bad_argument", f"{path} leaves the {self.name} backend's base_url")
         return request
 
-    async def _attempts(self, request: httpx.Request, tries: int) -> tuple[int, Any, int]:
+    async def _attempts(
+        self, request: httpx.Request, tries: int, expect_json: bool
+    ) -> tuple[int, Any, int]:
         """Send until an answer that is not worth retrying; (status, data, attempts)."""
         assert self._client is not None
         for attempt in range(1, tries + 1):
@@ -213,7 +226,7 @@ class BackendClient:
             elif status in RETRY_STATUSES and attempt < tries:
                 await asyncio.sleep(delay)
             else:
-                return status, self._read(response, attempt), attempt
+                return status, self._read(response, attempt, expect_json), attempt
         raise AssertionError("unreachable: the last attempt returns or raises")
 
     async def _send(self, request: httpx.Request) -> httpx.Response:
@@ -236,10 +249,12 @@ class BackendClient:
                 "without an answer) — check that it is running and its base_url is right",
             ) from exc
 
-    def _read(self, response: httpx.Response, attempt: int) -> Any:
+    def _read(self, response: httpx.Response, attempt: int, expect_json: bool) -> Any:
         status = response.status_code
         data = json_or(response.content, _NO_BODY)
         if 200 <= status < 300:
+            if data is _NO_BODY and not expect_json:
+                return None
             if data is _NO_BODY:
                 raise self._error(
                     "bad_response",
@@ -279,6 +294,8 @@ class BackendClient:
             "server_error",
             f"{self.name} backend is failing (HTTP {status}{tried}) — check its health, "
             "then try again",
+            # A 503 may say when to come back; a caller retrying later (the outbox) waits it.
+            retry_after=parse_retry_after(response.headers.get("Retry-After"), time.time()),
             status=status,
             attempts=attempt,
         )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Literal
 
+from bot.errors import WarroomError
+
 Kind = Literal[
     "not_configured",
     "circuit_open",
@@ -18,7 +20,7 @@ Kind = Literal[
 ]
 
 
-class BackendError(Exception):
+class BackendError(WarroomError):
     def __init__(
         self,
         backend: str,

@@ -1,12 +1,11 @@
-"""Pure HTTP helpers for the backends port: paths, Retry-After, what a backend said."""
+"""Pure HTTP helpers for the backends port: paths, what a backend said (Retry-After is
+`bot.core.retry.parse_retry_after`)."""
 
 from __future__ import annotations
 
 import json
-import math
 import re
 from collections.abc import Mapping
-from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -14,24 +13,6 @@ import httpx
 
 MAX_ERROR_TEXT = 200
 _PARAM = re.compile(r"\{([A-Za-z_]\w*)\}")
-
-
-def parse_retry_after(value: str | None, now: float) -> float | None:
-    """Seconds to wait from a Retry-After header (seconds or HTTP date); `now` is epoch time."""
-    if value is None:
-        return None
-    text = value.strip()
-    try:
-        seconds = float(text)
-    except ValueError:
-        pass
-    else:
-        return seconds if math.isfinite(seconds) and seconds >= 0 else None
-    try:
-        when = parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError):
-        return None
-    return max(when.timestamp() - now, 0.0) if when.tzinfo else None
 
 
 def clean_text(value: object, limit: int = MAX_ERROR_TEXT) -> str:

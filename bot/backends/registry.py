@@ -6,6 +6,7 @@ from collections.abc import Mapping
 
 from bot.backends.client import BackendClient
 from bot.config.backends import BackendSettings
+from bot.config.settings import TICKETS_BACKEND, Settings
 
 
 class Backends:
@@ -19,6 +20,12 @@ class Backends:
     @classmethod
     def none(cls) -> Backends:
         return cls({}, {})
+
+    @classmethod
+    def of(cls, settings: Settings, env: Mapping[str, str]) -> Backends:
+        """The configured `backends`, and the ticket webhook (`tickets.url`) as the
+        `tickets` backend: one shared client, its breaker, redirects refused."""
+        return cls({**settings.backends, TICKETS_BACKEND: settings.tickets.backend()}, env)
 
     def get(self, name: str, breaker: str | None = None) -> BackendClient:
         """The backend's client; with `breaker`, a client of the same backend with its own

@@ -14,12 +14,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 from aiohttp import web
-from sqlalchemy import func, select
-from sqlalchemy.exc import DBAPIError, OperationalError
 
 from bot.cli.serve import prepare_database
 from bot.config.settings import RuntimeConfig
-from bot.db.models import OutboxMessage
+from bot.db.errors import DATABASE_UNAVAILABLE
+from bot.db.outbox import due_for_incident
 from bot.drill.catalog import resolve_scenario, shipped_paths
 from bot.drill.player import DrillPlayer, DrillResult
 from bot.drill.report import offset_text
@@ -136,7 +135,7 @@ def run_drill(runtime: RuntimeConfig, args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print("warroom drill: interrupted", file=sys.stderr)
         return 130
-    except (OperationalError, DBAPIError, OSError) as exc:
+    except DATABASE_UNAVAILABLE as exc:
         print(f"warroom drill: stopped: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
     return _print_result(result, args.report)
@@ -209,13 +208,7 @@ async def _drained(services: Services, incident_id: int | None) -> None:
     deadline = time.monotonic() + DRAIN_SECONDS
     while time.monotonic() < deadline:
         async with services.db.read() as session:
-            pending = await session.scalar(
-                select(func.count()).where(
-                    OutboxMessage.incident_id == incident_id,
-                    OutboxMessage.state.in_(("pending", "sending")),
-                    OutboxMessage.not_before <= services.clock.now(),
-                )
-            )
+            pending = await due_for_incident(session, incident_id, services.clock.now())
         if not pending:
             return
         services.db.wake_outbox()

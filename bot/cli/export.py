@@ -14,12 +14,13 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from bot.config.settings import RuntimeConfig
 from bot.db.engine import create_engine, session_factory
+from bot.errors import WarroomError
 from bot.exports.formats import ExportFormat, UnknownIncident
 from bot.exports.stream import export_chunks
 from bot.infra.config_loader import redact_url
 
 
-class OutputError(Exception):
+class OutputError(WarroomError):
     """The output file could not be written."""
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+from bot.errors import WarroomError
+
 _UNITS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
 _DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 _WORDS = {
@@ -15,7 +17,7 @@ _WORDS = {
 }  # fmt: skip
 
 
-class DurationError(ValueError):
+class DurationError(WarroomError, ValueError):
     """A value that is not a duration; `suggestion` is how to write it, when one is clear."""
 
     def __init__(self, value: object, suggestion: str | None) -> None:

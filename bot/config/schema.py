@@ -16,6 +16,7 @@ from datetime import time, timedelta
 from typing import Any, TypeVar, get_args, get_origin
 
 from bot.config.durations import DurationError, parse_duration
+from bot.errors import WarroomError
 
 T = TypeVar("T")
 
@@ -31,7 +32,7 @@ class Problem:
         return f"{self.path}: {self.message}" if self.path else self.message
 
 
-class ConfigError(Exception):
+class ConfigError(WarroomError):
     def __init__(self, problems: list[Problem]) -> None:
         self.problems = problems
         super().__init__("\n".join(str(p) for p in problems))

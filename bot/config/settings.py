@@ -5,10 +5,12 @@ Secrets are not here as config keys: they come from the environment only (`Secre
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass, field
 from datetime import time, timedelta
 from typing import Literal
+from urllib.parse import parse_qsl, urlsplit
 
 from bot.config.backends import BackendSettings
 from bot.config.platform import (
@@ -252,8 +254,27 @@ class TicketSettings:
         if self.url and not self.url.startswith(("http://", "https://")):
             raise ValueError("tickets.url must start with http:// or https://")
 
+    def backend(self) -> BackendSettings:
+        """The webhook as the backends port's `tickets` backend (TICKETS_BACKEND): `url`
+        without its query (`query()` goes with each call) and `timeout`. One try per call
+        and no waiting out a 429 in it: the outbox retries a ticket, after its Retry-After.
+        A URL the port cannot take (user:password@ in it) leaves the backend unconfigured,
+        so a ticket is refused with "check tickets.url" on its timeline."""
+        unconfigured = BackendSettings(retries=0, max_retry_after=timedelta(0))
+        try:
+            base = urlsplit(self.url)._replace(query="", fragment="").geturl()
+            return dataclasses.replace(unconfigured, base_url=base, timeout=self.timeout)
+        except ValueError:
+            return unconfigured
+
+    def query(self) -> list[tuple[str, str]]:
+        """The query of `url` (a token, say), sent with each ticket call."""
+        return parse_qsl(urlsplit(self.url).query, keep_blank_values=True)
+
 
 BACKEND_NAMES = ("integrations", "queues", "campaigns")
+# The ticket webhook's backend, made from `tickets` (not from `backends`).
+TICKETS_BACKEND = "tickets"
 StatusValue = Literal["investigating", "identified", "monitoring", "resolved"]
 ComponentStatus = Literal[
     "operational", "degraded_performance", "partial_outage", "major_outage", "under_maintenance"

@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from bot.core.slack_text import truncate
+from bot.errors import WarroomError
 
 MAX_TEXT = 4000
 MAX_ALERTS = 1000
@@ -35,7 +36,7 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 _BAD_URL_CHARS = re.compile(r"[\s<>|\x00-\x1f\x7f]")
 
 
-class AlertPayloadError(ValueError):
+class AlertPayloadError(WarroomError, ValueError):
     """A payload we cannot accept. `field` is a JSON path like `alerts[2].labels`."""
 
     def __init__(self, field: str, message: str) -> None:

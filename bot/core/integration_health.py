@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 from bot.core.alert_fields import AlertPayloadError, index, join, json_type, parse_timestamp
+from bot.errors import WarroomError
 
 Status = Literal["up", "degraded", "down"]
 _STATUS_WORDS: dict[str, Status] = {
@@ -27,7 +28,7 @@ _STATUS_WORDS: dict[str, Status] = {
 }
 
 
-class IntegrationShapeError(ValueError):
+class IntegrationShapeError(WarroomError, ValueError):
     """The health answer is not what we can read. `field` is a path like `integrations[1]`."""
 
     def __init__(self, field: str, message: str) -> None:

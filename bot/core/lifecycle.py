@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from bot.errors import WarroomError
+
 
 class State(StrEnum):
     TRIGGERED = "triggered"
@@ -34,7 +36,7 @@ TARGET = {
 ORDER = [State.TRIGGERED, State.ACKNOWLEDGED, State.MITIGATED, State.RESOLVED]
 
 
-class LifecycleError(ValueError):
+class LifecycleError(WarroomError, ValueError):
     """The move does not apply; the message says why and what to do instead."""
 
 

@@ -18,6 +18,7 @@ from typing import Literal
 from bot.config.durations import format_duration
 from bot.config.platform import QueuesSettings, QueueThresholds
 from bot.core.alert_fields import AlertPayloadError, index, join, json_type, parse_timestamp
+from bot.errors import WarroomError
 
 Level = Literal["ok", "warning", "critical"]
 LEVEL_RANK: dict[Level, int] = {"ok": 0, "warning": 1, "critical": 2}
@@ -29,7 +30,7 @@ _FIELDS = {
 }
 
 
-class MetricsShapeError(ValueError):
+class MetricsShapeError(WarroomError, ValueError):
     """The metrics answer is not what we can read. `field` is a path like `queues[2].backlog`."""
 
     def __init__(self, field: str, message: str) -> None:

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from bot.config.settings import SEVERITIES, Severity
+from bot.errors import WarroomError
 
 
-class UnknownSeverity(ValueError):
+class UnknownSeverity(WarroomError, ValueError):
     def __init__(self, given: str, accepted: list[str]) -> None:
         self.given = given
         self.accepted = accepted

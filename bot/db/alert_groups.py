@@ -150,3 +150,48 @@ async def attach_alerts(
     if firing_only:
         condition.append(Alert.status == "firing")
     await session.execute(update(Alert).where(*condition).values(incident_id=incident_id))
+
+
+async def lock_group(session: AsyncSession, group_id: int) -> AlertGroup | None:
+    """The group, its row locked for this transaction (None if unknown)."""
+    return await session.get(AlertGroup, group_id, with_for_update=True)
+
+
+async def claim_warnings_firing_since(
+    session: AsyncSession, fired_before: datetime, limit: int
+) -> list[AlertGroup]:
+    """Up to `limit` warning groups firing since `fired_before` or earlier, in no incident and
+    not opened in maintenance, in id order, locked for this transaction; groups another
+    replica holds are skipped (`FOR UPDATE SKIP LOCKED`)."""
+    result = await session.execute(
+        select(AlertGroup)
+        .where(
+            AlertGroup.status == "firing",
+            AlertGroup.severity == "warning",
+            AlertGroup.incident_id.is_(None),
+            AlertGroup.during_maintenance.is_(False),
+            AlertGroup.first_fired_at <= fired_before,
+        )
+        .order_by(AlertGroup.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return list(result.scalars())
+
+
+async def groups_of_incident(session: AsyncSession, incident_id: int) -> list[AlertGroup]:
+    """The incident's groups, in id order."""
+    found = await session.scalars(
+        select(AlertGroup).where(AlertGroup.incident_id == incident_id).order_by(AlertGroup.id)
+    )
+    return list(found.all())
+
+
+async def posted_groups_of_incident(session: AsyncSession, incident_id: int) -> list[AlertGroup]:
+    """The incident's groups that have a post in the alerts channel."""
+    result = await session.execute(
+        select(AlertGroup).where(
+            AlertGroup.incident_id == incident_id, AlertGroup.message_ts.is_not(None)
+        )
+    )
+    return list(result.scalars())

@@ -8,10 +8,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Insert, Table, select, tuple_
+from sqlalchemy import Insert, Table, func, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.alerts import NormalizedAlert
+from bot.core.routing import QUEUE_PREFIX, SMOKE_KEY
 from bot.db.engine import dialect_insert
 from bot.db.models import Alert
 
@@ -104,3 +105,87 @@ def _completed(alert: NormalizedAlert, row: Alert | None) -> NormalizedAlert:
         links=dict(row.links) or alert.links,
         starts_at=row.starts_at or alert.starts_at,
     )
+
+
+async def alert_labels_of(session: AsyncSession, incident_id: int) -> list[dict[str, Any]]:
+    """The labels of every alert of the incident (one mapping per alert)."""
+    found = await session.scalars(select(Alert.labels).where(Alert.incident_id == incident_id))
+    return list(found.all())
+
+
+async def newest_alerts_of_incident(
+    session: AsyncSession, incident_id: int, limit: int
+) -> list[Alert]:
+    """Up to `limit` of the incident's alerts: firing before resolved, newest first."""
+    result = await session.execute(
+        select(Alert)
+        .where(Alert.incident_id == incident_id)
+        .order_by(Alert.status, Alert.received_at.desc(), Alert.id.desc())
+        .limit(limit)
+    )
+    return list(result.scalars())
+
+
+async def newest_alerts_of_group(session: AsyncSession, group_key: str, limit: int) -> list[Alert]:
+    """Up to `limit` of the group's alerts: firing before resolved, newest first."""
+    result = await session.execute(
+        select(Alert)
+        .where(Alert.group_key == group_key)
+        .order_by(Alert.status, Alert.received_at.desc(), Alert.id.desc())
+        .limit(limit)
+    )
+    return list(result.scalars())
+
+
+async def some_alerts_of_incident(
+    session: AsyncSession, incident_id: int, limit: int
+) -> list[Alert]:
+    """Up to `limit` of the incident's alerts, in no particular order."""
+    found = await session.scalars(
+        select(Alert).where(Alert.incident_id == incident_id).limit(limit)
+    )
+    return list(found.all())
+
+
+async def count_alerts(session: AsyncSession, incident_id: int) -> tuple[int, int]:
+    """(firing, resolved) alerts of an incident."""
+    firing, resolved, _ = await alerts_signature(session, incident_id)
+    return firing, resolved
+
+
+async def alerts_signature(session: AsyncSession, incident_id: int) -> tuple[int, int, str]:
+    """(firing, resolved, signature): the signature changes when an alert joins or changes
+    state, so the room is only told when there is news."""
+    result = await session.execute(
+        select(Alert.status, func.count(), func.max(Alert.id))
+        .where(Alert.incident_id == incident_id)
+        .group_by(Alert.status)
+    )
+    counts: dict[str, int] = {}
+    newest = 0
+    for status, n, top in result.all():
+        counts[str(status)] = int(n)
+        newest = max(newest, int(top or 0))
+    firing, resolved = counts.get("firing", 0), counts.get("resolved", 0)
+    return firing, resolved, f"{firing}/{resolved}/{newest}"
+
+
+async def claim_silent_queue_alerts(
+    session: AsyncSession, updated_before: datetime, limit: int
+) -> list[Alert]:
+    """Up to `limit` firing queue alerts and smoke tests (generic source) not sent again
+    since `updated_before`, in id order, locked for this transaction; rows another replica
+    holds are skipped (`FOR UPDATE SKIP LOCKED`)."""
+    result = await session.execute(
+        select(Alert)
+        .where(
+            Alert.source == "generic",
+            Alert.status == "firing",
+            Alert.updated_at <= updated_before,
+            or_(Alert.fingerprint.startswith(QUEUE_PREFIX), Alert.fingerprint == SMOKE_KEY),
+        )
+        .order_by(Alert.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return list(result.scalars())

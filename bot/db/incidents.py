@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Table, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.core.stats import IncidentTimes
 from bot.core.timeline import EventKind, TimelineEntry
+from bot.db.alert_groups import OPEN_STATES
 from bot.db.engine import dialect_insert
 from bot.db.models import Incident, RoleAssignment, TimelineEvent
 
@@ -138,3 +143,175 @@ async def roles_of(session: AsyncSession, incident_id: int) -> dict[str, str]:
         )
     )
     return {str(role): str(user) for role, user in found.all()}
+
+
+async def lock_incident(session: AsyncSession, incident_id: int) -> Incident | None:
+    """The incident, its row locked for this transaction and read afresh (None if unknown)."""
+    return await session.get(Incident, incident_id, with_for_update=True, populate_existing=True)
+
+
+async def lock_incident_unless_busy(session: AsyncSession, incident_id: int) -> Incident | None:
+    """The incident locked for this transaction and read afresh; None when another
+    transaction holds it (an action in flight: ask again later) or when there is none."""
+    result = await session.execute(
+        select(Incident)
+        .where(Incident.id == incident_id)
+        .with_for_update(skip_locked=True)
+        .execution_options(populate_existing=True)
+    )
+    return result.scalar_one_or_none()
+
+
+async def incident_state(session: AsyncSession, incident_id: int) -> str | None:
+    """The incident's state (`triggered` … `resolved`); None if there is no such incident."""
+    return await session.scalar(select(Incident.state).where(Incident.id == incident_id))
+
+
+async def channel_of(session: AsyncSession, incident_id: int) -> str | None:
+    """The channel id of the incident's war room (None before it exists)."""
+    return await session.scalar(select(Incident.channel_id).where(Incident.id == incident_id))
+
+
+async def open_incidents_by_severity(session: AsyncSession) -> dict[str, int]:
+    """How many incidents are open (not resolved), per severity."""
+    result = await session.execute(
+        select(Incident.severity, func.count())
+        .where(Incident.state.in_(OPEN_STATES))
+        .group_by(Incident.severity)
+    )
+    return {str(severity): int(n) for severity, n in result.all()}
+
+
+async def claim_quiet_incidents(
+    session: AsyncSession, quiet_since: datetime, limit: int
+) -> Sequence[Incident]:
+    """Up to `limit` open incidents with a war room, no alert since `quiet_since`, and no
+    resolution suggested since their last alert; locked for this transaction, those another
+    replica holds skipped (`FOR UPDATE SKIP LOCKED`)."""
+    result = await session.execute(
+        select(Incident)
+        .where(
+            Incident.state.in_(OPEN_STATES),
+            Incident.room_state == "open",
+            Incident.last_alert_at <= quiet_since,
+            or_(
+                Incident.resolve_suggested_at.is_(None),
+                Incident.resolve_suggested_at < Incident.last_alert_at,
+            ),
+        )
+        .order_by(Incident.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return result.scalars().all()
+
+
+async def incident_times_since(session: AsyncSession, since: datetime) -> list[IncidentTimes]:
+    """The times of every incident (drills aside) created since `since`: for `/incident stats`."""
+    commander_at = (
+        select(RoleAssignment.incident_id, func.min(RoleAssignment.assigned_at).label("at"))
+        .where(RoleAssignment.role == "commander")
+        .group_by(RoleAssignment.incident_id)
+        .subquery()
+    )
+    breaches = (
+        select(TimelineEvent.incident_id, func.count().label("n"))
+        .where(TimelineEvent.kind == EventKind.CLOCK_BREACH.value)
+        .group_by(TimelineEvent.incident_id)
+        .subquery()
+    )
+    result = await session.execute(
+        select(Incident, commander_at.c.at, breaches.c.n)
+        .outerjoin(commander_at, commander_at.c.incident_id == Incident.id)
+        .outerjoin(breaches, breaches.c.incident_id == Incident.id)
+        .where(Incident.created_at >= since, Incident.is_drill.is_(False))
+    )
+    return [
+        IncidentTimes(
+            severity=incident.severity,
+            created_at=incident.created_at,
+            acknowledged_at=incident.acknowledged_at,
+            commander_at=at,
+            resolved_at=incident.resolved_at,
+            breaches=int(n or 0),
+        )
+        for incident, at, n in result.all()
+    ]
+
+
+async def role_assignment(
+    session: AsyncSession, incident_id: int, role: str
+) -> RoleAssignment | None:
+    """Who holds `role` in the incident, since when and by whose hand (None: nobody)."""
+    return await session.scalar(
+        select(RoleAssignment).where(
+            RoleAssignment.incident_id == incident_id, RoleAssignment.role == role
+        )
+    )
+
+
+async def role_holder(session: AsyncSession, incident_id: int, role: str) -> str | None:
+    """The Slack user id holding `role` in the incident (None: nobody)."""
+    return await session.scalar(
+        select(RoleAssignment.user_id).where(
+            RoleAssignment.incident_id == incident_id, RoleAssignment.role == role
+        )
+    )
+
+
+async def last_events(session: AsyncSession, incident_id: int, count: int) -> list[TimelineEvent]:
+    """The incident's last `count` timeline events, oldest first."""
+    result = await session.execute(
+        select(TimelineEvent)
+        .where(TimelineEvent.incident_id == incident_id)
+        .order_by(TimelineEvent.occurred_at.desc(), TimelineEvent.id.desc())
+        .limit(count)
+    )
+    return list(reversed(list(result.scalars())))
+
+
+async def events_after(
+    session: AsyncSession, incident_id: int, after_id: int
+) -> list[TimelineEvent]:
+    """The incident's timeline events written after the one with id `after_id`, in id order."""
+    found = await session.scalars(
+        select(TimelineEvent)
+        .where(TimelineEvent.incident_id == incident_id, TimelineEvent.id > after_id)
+        .order_by(TimelineEvent.id)
+    )
+    return list(found.all())
+
+
+@functools.cache
+def _insert_event_once(dialect: str) -> Any:
+    insert = dialect_insert(dialect)
+    table: Table = TimelineEvent.__table__  # type: ignore[assignment]
+    return insert(table).on_conflict_do_nothing(index_elements=["incident_id", "dedup_key"])
+
+
+async def record_once(
+    session: AsyncSession, incident_id: int, entry: TimelineEntry, now: datetime, dedup_key: str
+) -> None:
+    """Append one event unless the incident's timeline has one with `dedup_key` (a pin
+    pinned twice is recorded once)."""
+    row = {
+        "incident_id": incident_id,
+        "occurred_at": entry.occurred_at,
+        "recorded_at": now,
+        "kind": entry.kind.value,
+        "actor": entry.actor,
+        "source": entry.source,
+        "text": entry.text,
+        "data": entry.data,
+        "dedup_key": dedup_key,
+    }
+    await session.execute(_insert_event_once(session.get_bind().dialect.name), row)
+
+
+async def remove_event(session: AsyncSession, incident_id: int, dedup_key: str) -> None:
+    """Take the event recorded with `dedup_key` off the incident's timeline (an unpin)."""
+    await session.execute(
+        delete(TimelineEvent).where(
+            TimelineEvent.incident_id == incident_id, TimelineEvent.dedup_key == dedup_key
+        )
+    )

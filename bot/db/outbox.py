@@ -210,3 +210,26 @@ async def prune_sent(session: AsyncSession, before: datetime) -> int:
         delete(OutboxMessage).where(OutboxMessage.state == "sent", OutboxMessage.sent_at < before)
     )
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def was_queued(session: AsyncSession, incident_id: int, method: str) -> bool:
+    """A `method` call was ever queued for the incident (in whatever state it is now)."""
+    found = await session.scalar(
+        select(OutboxMessage.id).where(
+            OutboxMessage.incident_id == incident_id, OutboxMessage.method == method
+        )
+    )
+    return found is not None
+
+
+async def due_for_incident(session: AsyncSession, incident_id: int, now: datetime) -> int:
+    """How many of the incident's rows are still to be sent (pending or sending) and due by
+    `now`."""
+    found = await session.scalar(
+        select(func.count()).where(
+            OutboxMessage.incident_id == incident_id,
+            OutboxMessage.state.in_(IN_FLIGHT),
+            OutboxMessage.not_before <= now,
+        )
+    )
+    return int(found or 0)

@@ -14,27 +14,27 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select
-
 from bot.alerts.pipeline import ingest
 from bot.core.alerts import AlertPayloadError
 from bot.core.drill_keys import DrillMark, mark_alert, new_mark
 from bot.core.slack_text import safe
 from bot.core.timeline import EventKind, TimelineEntry
+from bot.db.alert_groups import OPEN_STATES
+from bot.db.deadlines import cancel_clock
 from bot.db.drill_runs import LEASE, end_run, record_progress
-from bot.db.incidents import record
+from bot.db.incidents import events_after, incident_state, record, timeline
 from bot.db.models import Incident, TimelineEvent
 from bot.drill.progress import describe
 from bot.drill.report import DrillReport, IncidentSummary, build_report, offset_text
 from bot.drill.report_render import render_blocks, render_markdown
 from bot.drill.scenario import AlertStep, SayStep, Scenario, Step
 from bot.drill.scenario_alerts import parse_alert
-from bot.escalation.ticker import OPEN_STATES, cancel_clock, clock_tick
+from bot.escalation.ticker import clock_tick
 from bot.exports import ExportError
 from bot.exports.slack_upload import share_export
 from bot.infra.time_source import speed_of
 from bot.outbox.requests import request_room_message
-from bot.runtime.services import Services
+from bot.runtime.ports import DrillPorts
 from bot.war_room.opening import wait_for_room
 
 log = logging.getLogger(__name__)
@@ -74,7 +74,7 @@ class _Seen:
 class DrillPlayer:
     def __init__(
         self,
-        services: Services,
+        services: DrillPorts,
         scenario: Scenario,
         *,
         invitees: tuple[str, ...] = (),
@@ -241,19 +241,8 @@ class DrillPlayer:
         if self.incident_id is None:
             return
         async with self.services.db.read() as session:
-            state = await session.scalar(
-                select(Incident.state).where(Incident.id == self.incident_id)
-            )
-            rows = (
-                await session.scalars(
-                    select(TimelineEvent)
-                    .where(
-                        TimelineEvent.incident_id == self.incident_id,
-                        TimelineEvent.id > self._seen.last_event_id,
-                    )
-                    .order_by(TimelineEvent.id)
-                )
-            ).all()
+            state = await incident_state(session, self.incident_id)
+            rows = await events_after(session, self.incident_id, self._seen.last_event_id)
         for row in rows:
             self._seen.last_event_id = max(self._seen.last_event_id, row.id)
             line = describe(row.kind, row.text, row.actor, row.data or {})
@@ -308,13 +297,7 @@ class DrillPlayer:
         if self.incident_id is not None:
             async with self.services.db.begin() as session:
                 incident = await session.get(Incident, self.incident_id, populate_existing=True)
-                rows = (
-                    await session.scalars(
-                        select(TimelineEvent)
-                        .where(TimelineEvent.incident_id == self.incident_id)
-                        .order_by(TimelineEvent.occurred_at, TimelineEvent.id)
-                    )
-                ).all()
+                rows = await timeline(session, self.incident_id)
             if incident is not None:
                 incident_summary = IncidentSummary(
                     id=incident.id,

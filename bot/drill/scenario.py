@@ -28,6 +28,7 @@ from bot.drill.scenario_alerts import (
     parse_alert,
     unknown_keys,
 )
+from bot.errors import WarroomError
 
 MAX_BYTES = 256 * 1024
 MAX_STEPS = 200
@@ -40,7 +41,7 @@ _NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 _CLOCK_OFFSET = re.compile(r"^\+?(?:(\d+):)?(\d+):([0-5]\d)$")  # +MM:SS, H:MM:SS (as printed)
 
 
-class ScenarioError(Exception):
+class ScenarioError(WarroomError):
     """The scenario cannot be played; `problems` lists every reason, each with its place."""
 
     def __init__(self, problems: list[str]) -> None:

@@ -21,6 +21,7 @@ from bot.core.alerts import (
     parse_generic,
     parse_grafana,
 )
+from bot.errors import WarroomError
 
 MAX_PAYLOAD_BYTES = 256 * 1024
 SOURCES = ("alertmanager", "grafana", "generic")
@@ -176,7 +177,7 @@ def _recorded(value: Any, at: str, context: Context, problems: list[str]) -> tup
     return payload, shown
 
 
-class NotJson(ValueError):
+class NotJson(WarroomError, ValueError):
     pass
 
 

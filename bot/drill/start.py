@@ -9,24 +9,23 @@ import logging
 from collections.abc import Callable
 from datetime import datetime
 
-from sqlalchemy.exc import DBAPIError, OperationalError
-
 from bot.config.settings import AlertSettings
 from bot.core.drill_keys import DrillMark, new_mark
 from bot.core.slack_text import escape
 from bot.db.drill_runs import claim_orphans, create_run, end_run, hand_on, orphans_exist
+from bot.db.errors import DATABASE_UNAVAILABLE
 from bot.db.models import DrillRun
 from bot.drill.catalog import scenario_paths
 from bot.drill.player import DrillPlayer, DrillResult, HandedOn, RunLease
 from bot.drill.report import offset_text
 from bot.drill.scenario import Scenario, ScenarioError, load_scenario
-from bot.runtime.services import Services
+from bot.runtime.ports import DrillPorts
 
 log = logging.getLogger(__name__)
 
 
 async def start_drill(
-    services: Services, scenario: Scenario, invitee: str | None
+    services: DrillPorts, scenario: Scenario, invitee: str | None
 ) -> asyncio.Task[DrillResult | None]:
     """Note the run (so another replica can play on if this one stops), then play it."""
     invitees = (invitee,) if invitee else ()
@@ -47,7 +46,7 @@ async def start_drill(
     return _spawn(services, run.id, player)
 
 
-async def resume_drills(services: Services) -> int:
+async def resume_drills(services: DrillPorts) -> int:
     """A tick: play on the drills whose replica stopped (their lease ran out)."""
     now = services.clock.now()
     try:
@@ -56,13 +55,13 @@ async def resume_drills(services: Services) -> int:
                 return 0
         async with services.db.begin() as session:
             runs = await claim_orphans(session, services.replica, now)
-    except (OperationalError, DBAPIError, OSError) as exc:
+    except DATABASE_UNAVAILABLE as exc:
         log.warning("drill tick skipped", extra={"error": type(exc).__name__})
         return 0
     return await _play_on(services, runs, now)
 
 
-async def _play_on(services: Services, runs: list[DrillRun], now: datetime) -> int:
+async def _play_on(services: DrillPorts, runs: list[DrillRun], now: datetime) -> int:
     settings = services.settings
     for run in runs:
         scenario, _ = choose_scenario(run.scenario, settings.alerts, settings.drills_dir)
@@ -87,7 +86,7 @@ async def _play_on(services: Services, runs: list[DrillRun], now: datetime) -> i
     return len(runs)
 
 
-async def hand_on_drills(services: Services) -> None:
+async def hand_on_drills(services: DrillPorts) -> None:
     """This replica is stopping: its drills stop here and another replica claims them at
     once (instead of after the lease)."""
     if not services.drills:
@@ -105,7 +104,7 @@ def _logged(scenario: Scenario) -> Callable[[str], None]:
 
 
 def _spawn(
-    services: Services, run_id: int, player: DrillPlayer
+    services: DrillPorts, run_id: int, player: DrillPlayer
 ) -> asyncio.Task[DrillResult | None]:
     task = asyncio.create_task(_play(player), name=f"drill:{player.mark.key}")
     services.drills[run_id] = task  # held, or the loop may drop it

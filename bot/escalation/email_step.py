@@ -13,13 +13,13 @@ from bot.core.slack_text import safe
 from bot.core.timeline import EventKind, TimelineEntry
 from bot.db.incidents import latest_status_updates, record
 from bot.db.models import Incident
-from bot.runtime.services import Services
+from bot.runtime.ports import EscalationPorts
 from bot.slack import blocks
 
 
 async def escalation_email_block(
     session: AsyncSession,
-    services: Services,
+    services: EscalationPorts,
     incident: Incident,
     step_title: str,
     commander: str | None,

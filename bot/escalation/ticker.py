@@ -9,17 +9,22 @@ import os
 import socket
 from datetime import datetime
 
-from sqlalchemy import func, select, update
-from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config.settings import EscalationPolicy, NotifyTarget
 from bot.core.deadlines import human_duration
-from bot.core.escalation import OWED, Facts, Step, decide, first_deadlines
+from bot.core.escalation import OWED, Facts, Step, decide
 from bot.core.timeline import EventKind, TimelineEntry
 from bot.db.alert_groups import OPEN_STATES
-from bot.db.incidents import record
-from bot.db.models import EscalationDeadline, Incident, RoleAssignment
+from bot.db.deadlines import cancel_clock, claim_due_deadlines, plan_clock, plan_deadline
+from bot.db.errors import DATABASE_UNAVAILABLE
+from bot.db.incidents import (
+    incident_state,
+    lock_incident_unless_busy,
+    record,
+    role_holder,
+)
+from bot.db.models import EscalationDeadline, Incident
 from bot.escalation.email_step import escalation_email_block
 from bot.infra.templates import Mrkdwn
 from bot.outbox.requests import (
@@ -29,7 +34,7 @@ from bot.outbox.requests import (
     request_message,
     request_room_message,
 )
-from bot.runtime.services import Services
+from bot.runtime.ports import EscalationPorts
 from bot.slack import blocks
 from bot.tickets.webhook import request_ticket
 
@@ -42,33 +47,6 @@ STEP_TITLES = {
     Step.PRODUCT_OWNER: "the product owner",
 }
 WORKER = f"{socket.gethostname()}:{os.getpid()}"
-
-
-async def plan_clock(
-    session: AsyncSession, incident: Incident, policy: EscalationPolicy | None, start: datetime
-) -> None:
-    """Add the incident's deadlines from `start` (its opening, or a reopen: numbered after
-    the old ones)."""
-    if policy is None:
-        return
-    await session.flush()  # the incident's id
-    sequence = await next_sequence(session, incident.id)
-    for step, due_at in first_deadlines(policy, start).items():
-        session.add(
-            EscalationDeadline(
-                incident_id=incident.id, step=step.value, sequence=sequence, due_at=due_at
-            )
-        )
-
-
-async def next_sequence(session: AsyncSession, incident_id: int) -> int:
-    """Deadlines planned now are numbered after every earlier one of the incident."""
-    taken = await session.scalar(
-        select(func.max(EscalationDeadline.sequence)).where(
-            EscalationDeadline.incident_id == incident_id
-        )
-    )
-    return 0 if taken is None else taken + 1
 
 
 async def set_severity(
@@ -91,19 +69,7 @@ async def set_severity(
     await record(session, incident.id, entry, now)
 
 
-async def cancel_clock(session: AsyncSession, incident_id: int, now: datetime) -> None:
-    await session.execute(
-        update(EscalationDeadline)
-        .where(
-            EscalationDeadline.incident_id == incident_id,
-            EscalationDeadline.fired_at.is_(None),
-            EscalationDeadline.cancelled_at.is_(None),
-        )
-        .values(cancelled_at=now)
-    )
-
-
-async def clock_tick(services: Services) -> int:
+async def clock_tick(services: EscalationPorts) -> int:
     """Fire every due step once (batch after batch while they are full); the number handled."""
     handled = 0
     for _ in range(MAX_BATCHES):
@@ -114,27 +80,11 @@ async def clock_tick(services: Services) -> int:
     return handled
 
 
-async def _tick_batch(services: Services) -> int:
+async def _tick_batch(services: EscalationPorts) -> int:
     now = services.clock.now()
     try:
         async with services.db.begin() as session:
-            rows = (
-                (
-                    await session.execute(
-                        select(EscalationDeadline)
-                        .where(
-                            EscalationDeadline.fired_at.is_(None),
-                            EscalationDeadline.cancelled_at.is_(None),
-                            EscalationDeadline.due_at <= now,
-                        )
-                        .order_by(EscalationDeadline.due_at, EscalationDeadline.id)
-                        .limit(BATCH)
-                        .with_for_update(skip_locked=True)
-                    )
-                )
-                .scalars()
-                .all()
-            )
+            rows = await claim_due_deadlines(session, now, BATCH)
             # Incident order: replicas holding steps of the same incidents then queue their
             # writes (the clock message's debounce row) in one order and cannot deadlock.
             touched: set[int] = set()
@@ -143,7 +93,7 @@ async def _tick_batch(services: Services) -> int:
                     touched.add(row.incident_id)
             for incident_id in sorted(touched):
                 await request_clock_refresh(session, incident_id, now)
-    except (OperationalError, DBAPIError, OSError) as exc:
+    except DATABASE_UNAVAILABLE as exc:
         log.warning(
             "clock tick rolled back; its steps fire at the next tick",
             extra={"error": type(exc).__name__},
@@ -153,20 +103,20 @@ async def _tick_batch(services: Services) -> int:
 
 
 async def _handle(
-    session: AsyncSession, services: Services, row: EscalationDeadline, now: datetime
+    session: AsyncSession, services: EscalationPorts, row: EscalationDeadline, now: datetime
 ) -> bool:
     """Fire or retire one row; True when the room's clock message needs a refresh."""
-    incident = await session.get(Incident, row.incident_id)
+    # Locked, so the decision sees what an action in flight (an update, an ack) commits;
+    # while one holds the incident the step waits for the next tick instead of misfiring.
+    incident = await lock_incident_unless_busy(session, row.incident_id)
+    if incident is None and await incident_state(session, row.incident_id) is not None:
+        return False
     step = Step(row.step)
     policy = services.settings.escalation.get(incident.severity) if incident else None
     if incident is None or policy is None:
         row.cancelled_at = now
         return False
-    commander = await session.scalar(
-        select(RoleAssignment.user_id).where(
-            RoleAssignment.incident_id == incident.id, RoleAssignment.role == "commander"
-        )
-    )
+    commander = await role_holder(session, incident.id, "commander")
     facts = Facts(
         open=incident.state in OPEN_STATES,
         created_at=incident.created_at,
@@ -184,14 +134,7 @@ async def _handle(
     else:
         row.cancelled_at = now
     if decision.next_due is not None:
-        session.add(
-            EscalationDeadline(
-                incident_id=incident.id,
-                step=step.value,
-                sequence=row.sequence + 1,
-                due_at=decision.next_due,
-            )
-        )
+        plan_deadline(session, incident.id, step, row.sequence + 1, decision.next_due)
     return decision.fire or decision.next_due is not None
 
 
@@ -205,7 +148,7 @@ def _who(target: NotifyTarget | None, fallback: str) -> str:
 
 async def _fire(
     session: AsyncSession,
-    services: Services,
+    services: EscalationPorts,
     incident: Incident,
     step: Step,
     row: EscalationDeadline,
@@ -235,7 +178,7 @@ async def _fire(
 
 async def _notify(
     session: AsyncSession,
-    services: Services,
+    services: EscalationPorts,
     incident: Incident,
     step: Step,
     row: EscalationDeadline,
@@ -279,7 +222,7 @@ async def _notify(
 
 async def _notify_outside(
     session: AsyncSession,
-    services: Services,
+    services: EscalationPorts,
     incident: Incident,
     step: Step,
     target: NotifyTarget | None,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from bot.errors import WarroomError
+
 
 class ExportFormat(StrEnum):
     MD = "md"
@@ -21,7 +23,7 @@ CONTENT_TYPES: dict[ExportFormat, str] = {
 FORMAT_NAMES = ", ".join(f.value for f in ExportFormat)
 
 
-class ExportError(Exception):
+class ExportError(WarroomError):
     """An export cannot be made; the message says why, for a person."""
 
 

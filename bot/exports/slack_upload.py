@@ -5,12 +5,11 @@ files.completeUploadExternal. An export is small enough to hold for its length."
 from __future__ import annotations
 
 import aiohttp
-from sqlalchemy import select
 
-from bot.db.models import Incident
+from bot.db.incidents import channel_of
 from bot.exports.formats import ExportError, ExportFormat, export_filename, parse_format
 from bot.exports.stream import export_bytes
-from bot.runtime.services import Services
+from bot.runtime.ports import ExportPorts
 from bot.slack import blocks
 from bot.slack.gateway import SlackCalls, SlackFailure
 
@@ -54,16 +53,13 @@ async def upload_file(
     return file_id
 
 
-async def _room_of(services: Services, incident_id: int) -> str | None:
+async def _room_of(services: ExportPorts, incident_id: int) -> str | None:
     async with services.db.begin() as session:
-        room: str | None = await session.scalar(
-            select(Incident.channel_id).where(Incident.id == incident_id)
-        )
-    return room
+        return await channel_of(session, incident_id)
 
 
 async def share_export(
-    services: Services, incident_id: int, fmt: ExportFormat | str, asked_in: str
+    services: ExportPorts, incident_id: int, fmt: ExportFormat | str, asked_in: str
 ) -> str:
     """Upload the export to the incident's war room (or, without one, where it was asked
     for); a line for the person who asked. `ExportError` says what went wrong."""

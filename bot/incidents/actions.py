@@ -8,16 +8,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.lifecycle import LifecycleError, Move, move
 from bot.core.severity import SEVERITY_EMOJI
 from bot.core.timeline import EventKind, TimelineEntry
-from bot.db.alert_groups import release_groups
-from bot.db.incidents import record
+from bot.db.alert_groups import incident_open_for_key, release_groups
+from bot.db.deadlines import cancel_clock, plan_clock
+from bot.db.incidents import lock_incident, record, role_assignment
 from bot.db.models import Incident, RoleAssignment
-from bot.escalation.ticker import cancel_clock, plan_clock, set_severity
+from bot.errors import WarroomError
+from bot.escalation.ticker import set_severity
 from bot.infra.templates import Mrkdwn
 from bot.outbox.requests import (
     request_clock_refresh,
@@ -26,7 +27,7 @@ from bot.outbox.requests import (
     request_topic,
 )
 from bot.post_incident.checklist import after_resolve
-from bot.runtime.services import Services
+from bot.runtime.ports import IncidentPorts
 from bot.slack import blocks
 from bot.tickets.webhook import request_ticket_resolution
 
@@ -44,7 +45,7 @@ STATE_EMOJI = {
 }
 
 
-class ActionError(Exception):
+class ActionError(WarroomError):
     """The action cannot be done; `message` says why and what to do instead."""
 
     def __init__(self, message: str) -> None:
@@ -58,9 +59,7 @@ class Done:
 
 
 async def _locked(session: AsyncSession, incident_id: int) -> Incident:
-    incident = await session.get(
-        Incident, incident_id, with_for_update=True, populate_existing=True
-    )
+    incident = await lock_incident(session, incident_id)
     if incident is None:
         raise ActionError(f"there is no incident #{incident_id} — check the number")
     return incident
@@ -77,7 +76,7 @@ def _entry(kind: EventKind, text: str, actor: str, now: datetime, **data: Any) -
 
 
 async def change_state(
-    services: Services,
+    services: IncidentPorts,
     incident_id: int,
     step: Move,
     actor: str,
@@ -146,15 +145,12 @@ async def _reopen_key(session: AsyncSession, incident: Incident) -> None:
     """Take the group key back, unless a newer incident of the same group holds it."""
     if not incident.group_key:
         return
-    holder = await session.scalar(
-        select(Incident.id).where(Incident.open_group_key == incident.group_key)
-    )
-    if holder is None:
+    if not await incident_open_for_key(session, incident.group_key):
         incident.open_group_key = incident.group_key
 
 
 async def assign_role(
-    services: Services, incident_id: int, role: str, user: str, actor: str, now: datetime
+    services: IncidentPorts, incident_id: int, role: str, user: str, actor: str, now: datetime
 ) -> Done:
     spec = services.settings.roles.get(role)
     if spec is None:
@@ -164,11 +160,7 @@ async def assign_role(
         incident = await _locked(session, incident_id)
         if incident.state == "resolved":
             raise ActionError(f"incident #{incident_id} is resolved — `/incident reopen` first")
-        current = await session.scalar(
-            select(RoleAssignment).where(
-                RoleAssignment.incident_id == incident.id, RoleAssignment.role == role
-            )
-        )
+        current = await role_assignment(session, incident.id, role)
         if current is not None and current.user_id == user:
             return Done(f"{blocks.user_mention(user)} is already {spec.title}.")
         if current is None:
@@ -222,7 +214,7 @@ async def assign_role(
 
 
 async def change_severity(
-    services: Services, incident_id: int, severity: str, actor: str, now: datetime
+    services: IncidentPorts, incident_id: int, severity: str, actor: str, now: datetime
 ) -> Done:
     async with services.db.begin() as session:
         incident = await _locked(session, incident_id)
@@ -259,7 +251,7 @@ async def change_severity(
 
 
 async def post_update(
-    services: Services, incident_id: int, text: str, actor: str, now: datetime
+    services: IncidentPorts, incident_id: int, text: str, actor: str, now: datetime
 ) -> Done:
     async with services.db.begin() as session:
         incident = await _locked(session, incident_id)
@@ -279,7 +271,7 @@ async def post_update(
 
 
 async def add_note(
-    services: Services, incident_id: int, text: str, actor: str, now: datetime
+    services: IncidentPorts, incident_id: int, text: str, actor: str, now: datetime
 ) -> Done:
     async with services.db.begin() as session:
         incident = await _locked(session, incident_id)

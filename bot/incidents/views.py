@@ -5,23 +5,20 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
-
 from bot.core.deadlines import IncidentClock, deadlines, human_duration
 from bot.core.slack_text import safe
-from bot.core.stats import IncidentTimes, summarise
-from bot.core.timeline import EventKind
-from bot.db.incidents import roles_of
-from bot.db.models import Incident, RoleAssignment, TimelineEvent
+from bot.core.stats import summarise
+from bot.db.incidents import incident_times_since, last_events, roles_of
+from bot.db.models import Incident
 from bot.incidents.actions import ActionError
 from bot.infra.templates import Mrkdwn
-from bot.runtime.services import Services
+from bot.runtime.ports import IncidentPorts
 from bot.slack import blocks
 
 MAX_TIMELINE = 50
 
 
-async def _incident(services: Services, incident_id: int) -> tuple[Incident, dict[str, str]]:
+async def _incident(services: IncidentPorts, incident_id: int) -> tuple[Incident, dict[str, str]]:
     async with services.db.begin() as session:
         incident = await session.get(Incident, incident_id)
         if incident is None:
@@ -30,7 +27,7 @@ async def _incident(services: Services, incident_id: int) -> tuple[Incident, dic
     return incident, roles
 
 
-async def status_text(services: Services, incident_id: int, now: datetime) -> str:
+async def status_text(services: IncidentPorts, incident_id: int, now: datetime) -> str:
     incident, roles = await _incident(services, incident_id)
     settings = services.settings
     role_lines = [
@@ -52,7 +49,7 @@ async def status_text(services: Services, incident_id: int, now: datetime) -> st
 
 
 def due_lines(
-    services: Services, incident: Incident, roles: dict[str, str], now: datetime
+    services: IncidentPorts, incident: Incident, roles: dict[str, str], now: datetime
 ) -> list[str]:
     """What is due when, for people: `status update: due 03:27 CET`."""
     tz = ZoneInfo(services.settings.timezone)
@@ -73,7 +70,7 @@ def due_lines(
     ]
 
 
-async def clock_text(services: Services, incident_id: int, now: datetime) -> str:
+async def clock_text(services: IncidentPorts, incident_id: int, now: datetime) -> str:
     """The pinned clock message's text."""
     incident, roles = await _incident(services, incident_id)
     tz = ZoneInfo(services.settings.timezone)
@@ -88,38 +85,10 @@ async def clock_text(services: Services, incident_id: int, now: datetime) -> str
     )
 
 
-async def stats_text(services: Services, days: int, now: datetime) -> str:
+async def stats_text(services: IncidentPorts, days: int, now: datetime) -> str:
     since = now - timedelta(days=days)
     async with services.db.begin() as session:
-        commander_at = (
-            select(RoleAssignment.incident_id, func.min(RoleAssignment.assigned_at).label("at"))
-            .where(RoleAssignment.role == "commander")
-            .group_by(RoleAssignment.incident_id)
-            .subquery()
-        )
-        breaches = (
-            select(TimelineEvent.incident_id, func.count().label("n"))
-            .where(TimelineEvent.kind == EventKind.CLOCK_BREACH.value)
-            .group_by(TimelineEvent.incident_id)
-            .subquery()
-        )
-        result = await session.execute(
-            select(Incident, commander_at.c.at, breaches.c.n)
-            .outerjoin(commander_at, commander_at.c.incident_id == Incident.id)
-            .outerjoin(breaches, breaches.c.incident_id == Incident.id)
-            .where(Incident.created_at >= since, Incident.is_drill.is_(False))
-        )
-        times = [
-            IncidentTimes(
-                severity=incident.severity,
-                created_at=incident.created_at,
-                acknowledged_at=incident.acknowledged_at,
-                commander_at=at,
-                resolved_at=incident.resolved_at,
-                breaches=int(n or 0),
-            )
-            for incident, at, n in result.all()
-        ]
+        times = await incident_times_since(session, since)
     summary = summarise(times)
 
     def shown(delta: timedelta | None) -> str:
@@ -140,17 +109,11 @@ async def stats_text(services: Services, days: int, now: datetime) -> str:
     )
 
 
-async def timeline_text(services: Services, incident_id: int, count: int) -> str:
+async def timeline_text(services: IncidentPorts, incident_id: int, count: int) -> str:
     await _incident(services, incident_id)
     tz = ZoneInfo(services.settings.timezone)
     async with services.db.begin() as session:
-        result = await session.execute(
-            select(TimelineEvent)
-            .where(TimelineEvent.incident_id == incident_id)
-            .order_by(TimelineEvent.occurred_at.desc(), TimelineEvent.id.desc())
-            .limit(min(count, MAX_TIMELINE))
-        )
-        events = list(reversed(list(result.scalars())))
+        events = await last_events(session, incident_id, min(count, MAX_TIMELINE))
     lines = [f"*Incident #{incident_id}: the last {len(events)} events*"]
     for event in events:
         who = f" {blocks.user_mention(event.actor)}" if event.actor else ""

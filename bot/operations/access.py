@@ -8,7 +8,7 @@ import time
 
 from bot.config.platform import CommandPermission
 from bot.core.permissions import Verdict, approve, command_name, decide
-from bot.runtime.services import Services
+from bot.runtime.ports import OperationPorts
 from bot.slack.gateway import SlackFailure
 
 log = logging.getLogger(__name__)
@@ -16,20 +16,22 @@ GROUP_CACHE_SECONDS = 60.0
 _members: dict[str, tuple[float, frozenset[str]]] = {}
 
 
-async def verdict_for(services: Services, command: str, user: str) -> Verdict:
+async def verdict_for(services: OperationPorts, command: str, user: str) -> Verdict:
     rules = services.settings.permissions
     groups = await groups_of(services, user, rules.get(command_name(command)))
     return decide(command, user, groups, rules)
 
 
-async def approval_for(services: Services, command: str, requester: str, approver: str) -> Verdict:
+async def approval_for(
+    services: OperationPorts, command: str, requester: str, approver: str
+) -> Verdict:
     rules = services.settings.permissions
     groups = await groups_of(services, approver, rules.get(command_name(command)))
     return approve(command, requester, approver, groups, rules)
 
 
 async def groups_of(
-    services: Services, user: str, rule: CommandPermission | None
+    services: OperationPorts, user: str, rule: CommandPermission | None
 ) -> frozenset[str]:
     """The rule's user groups `user` belongs to. A group Slack cannot list counts as not
     containing the user (deny, never allow, on doubt)."""
@@ -42,7 +44,7 @@ async def groups_of(
     return frozenset(found)
 
 
-async def _group_members(services: Services, group: str) -> frozenset[str]:
+async def _group_members(services: OperationPorts, group: str) -> frozenset[str]:
     cached = _members.get(group)
     if cached is not None and time.monotonic() - cached[0] < GROUP_CACHE_SECONDS:
         return cached[1]

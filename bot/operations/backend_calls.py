@@ -10,7 +10,7 @@ from typing import Any
 from bot.backends.client import BackendResponse
 from bot.backends.errors import BackendError
 from bot.operations.command_log import Call
-from bot.runtime.services import Services
+from bot.runtime.ports import OperationPorts
 
 
 @dataclass(frozen=True)
@@ -25,7 +25,7 @@ class Answer:
 
 
 async def call_backend(
-    services: Services,
+    services: OperationPorts,
     backend: str,
     method: str,
     path: str,

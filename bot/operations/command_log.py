@@ -6,13 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy.exc import DBAPIError, OperationalError
-
 from bot.core import drill
 from bot.core.timeline import EventKind, TimelineEntry
+from bot.db.errors import DATABASE_UNAVAILABLE
 from bot.db.incidents import incident_for_channel, record
 from bot.db.operation_records import AuditEntry, audit, expire_operations
-from bot.runtime.services import Services
+from bot.runtime.ports import OperationPorts
 
 
 @dataclass(frozen=True)
@@ -35,7 +34,7 @@ class Invoked:
 
 
 async def log_command(
-    services: Services,
+    services: OperationPorts,
     invoked: Invoked,
     *,
     decision: str,
@@ -96,10 +95,10 @@ async def log_command(
     return incident_id
 
 
-async def expire_prompts(services: Services) -> int:
+async def expire_prompts(services: OperationPorts) -> int:
     """Confirmations nobody answered in time are marked expired (their buttons say so)."""
     try:
         async with services.db.begin() as session:
             return await expire_operations(session, services.clock.now())
-    except (OperationalError, DBAPIError, OSError):
+    except DATABASE_UNAVAILABLE:
         return 0

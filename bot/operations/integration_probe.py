@@ -12,8 +12,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.exc import DBAPIError, OperationalError
-
 from bot.alerts.pipeline import ingest
 from bot.config.platform import IntegrationSettings, IntegrationsSettings
 from bot.core.alerts import NormalizedAlert
@@ -25,9 +23,10 @@ from bot.core.integration_health import (
     from_single,
     unreachable,
 )
+from bot.db.errors import DATABASE_UNAVAILABLE
 from bot.operations.backend_calls import Answer, call_backend
 from bot.operations.command_log import Call
-from bot.runtime.services import Services
+from bot.runtime.ports import OperationPorts
 
 log = logging.getLogger(__name__)
 PROBE_ORIGIN = "warroom-probe"
@@ -40,7 +39,7 @@ class Probed:
     calls: list[Call]
 
 
-async def probe(services: Services, names: Sequence[str], *, force: bool) -> Probed:
+async def probe(services: OperationPorts, names: Sequence[str], *, force: bool) -> Probed:
     settings = services.settings.integrations
     memory, now = services.probes, services.clock.now()
     if (
@@ -62,14 +61,14 @@ async def probe(services: Services, names: Sequence[str], *, force: bool) -> Pro
     return Probed([results[n] for n in names if n in results], None, calls)
 
 
-def _seconds(settings: IntegrationsSettings, services: Services, name: str | None) -> float:
+def _seconds(settings: IntegrationsSettings, services: OperationPorts, name: str | None) -> float:
     own = settings.items[name].timeout if name else None
     backend = services.backends.get(settings.backend).settings.timeout
     return (own or backend).total_seconds()
 
 
 async def _bounded(
-    services: Services, seconds: float, backend: str, path: str, **options: Any
+    services: OperationPorts, seconds: float, backend: str, path: str, **options: Any
 ) -> Answer | None:
     try:
         async with asyncio.timeout(seconds):
@@ -79,7 +78,7 @@ async def _bounded(
 
 
 async def _one(
-    services: Services, settings: IntegrationsSettings, name: str, now: datetime
+    services: OperationPorts, settings: IntegrationsSettings, name: str, now: datetime
 ) -> tuple[list[ProbeResult], Call | None]:
     seconds = _seconds(settings, services, name)
     path = settings.items[name].health_path
@@ -95,7 +94,7 @@ async def _one(
 
 
 async def _aggregate(
-    services: Services,
+    services: OperationPorts,
     settings: IntegrationsSettings,
     names: list[str],
     now: datetime,
@@ -119,7 +118,7 @@ async def _aggregate(
     return [found.get(n) or unreachable(n, missing, now) for n in names], answer.call
 
 
-async def probe_tick(services: Services) -> list[Transition]:
+async def probe_tick(services: OperationPorts) -> list[Transition]:
     """The periodic probe: one forced round, then raise or resolve internal alerts."""
     settings = services.settings.integrations
     if not services.backends.get(settings.backend).settings.base_url:
@@ -135,13 +134,13 @@ async def probe_tick(services: Services) -> list[Transition]:
     return transitions
 
 
-async def _alert(services: Services, transitions: list[Transition]) -> bool:
+async def _alert(services: OperationPorts, transitions: list[Transition]) -> bool:
     now = services.clock.now()
     alerts = [internal_alert(t, services.settings.integrations, now) for t in transitions]
     try:
         async with services.db.begin() as session:
             await ingest(session, alerts, services.settings, now)
-    except (OperationalError, DBAPIError, OSError) as exc:
+    except DATABASE_UNAVAILABLE as exc:
         log.warning("probe alert not stored", extra={"error": type(exc).__name__})
         return False
     for t in transitions:

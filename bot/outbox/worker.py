@@ -16,12 +16,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config.settings import default_slack_rates
+from bot.core.errors import CallFailure
 from bot.core.pacing import Pacer, pacing_key
 from bot.core.retry import Failure, retry_delay
+from bot.db.errors import DATABASE_UNAVAILABLE
 from bot.db.outbox import (
     Job,
     backlog,
@@ -34,8 +35,9 @@ from bot.db.outbox import (
     still_claimed,
 )
 from bot.infra.logs import bind_context
+from bot.infra.replica import replica_id
 from bot.infra.time_source import speed_of
-from bot.runtime.services import Services, replica_id
+from bot.runtime.ports import JobPorts
 from bot.slack.gateway import SlackFailure, SlackGateway
 
 log = logging.getLogger(__name__)
@@ -85,18 +87,19 @@ class PacedSlack:
 
 
 Handler = Callable[["OpContext", Job], Awaitable[After | None]]
-FailureHook = Callable[["OpContext", Job, SlackFailure], Awaitable[None]]
+# A job's refusal hook: what the call's failure (Slack's, the ticket webhook's) leaves behind.
+FailureHook = Callable[["OpContext", Job, CallFailure], Awaitable[None]]
 
 
 @dataclass
 class OpContext:
-    services: Services
+    services: JobPorts
     slack: PacedSlack
 
 
 @dataclass
 class OutboxWorker:
-    services: Services
+    services: JobPorts
     slack: SlackGateway
     handlers: dict[str, Handler]
     on_failure: dict[str, FailureHook]
@@ -133,7 +136,7 @@ class OutboxWorker:
         while not self._stopping:
             try:
                 done = await self.drain_once()
-            except (OperationalError, DBAPIError, OSError) as exc:
+            except DATABASE_UNAVAILABLE as exc:
                 log.warning("outbox: database unavailable", extra={"error": type(exc).__name__})
                 done = 0
             if not done and not self._stopping:
@@ -145,7 +148,7 @@ class OutboxWorker:
             async with self.services.db.begin() as session:
                 await prune_sent(session, self.services.clock.now() - keep_sent)
                 states = await backlog(session)
-        except (OperationalError, DBAPIError, OSError) as exc:
+        except DATABASE_UNAVAILABLE as exc:
             log.warning("outbox housekeeping skipped", extra={"error": type(exc).__name__})
             return
         for state in ("pending", "sending", "sent", "failed"):
@@ -203,7 +206,7 @@ class OutboxWorker:
             speed = speed_of(self.services.clock) or 1.0
             await self._retry(job, deferred.seconds * speed, "paced", counted=False)
             return
-        except SlackFailure as exc:
+        except CallFailure as exc:  # Slack's, or the ticket webhook's
             await self._failed(ctx, job, exc)
             return
         except Exception as exc:  # a bug in a handler must not stop the worker or lose the row
@@ -217,7 +220,7 @@ class OutboxWorker:
         try:
             async with self.services.db.begin() as session:
                 await self._record(session, job.id, after)
-        except (OperationalError, DBAPIError, OSError):
+        except DATABASE_UNAVAILABLE:
             self._sent_unrecorded[job.id] = after
             raise
 
@@ -229,7 +232,7 @@ class OutboxWorker:
                 async with self.services.db.begin() as session:
                     if await still_claimed(session, job_id, self.worker_id):
                         await self._record(session, job_id, after)
-            except (OperationalError, DBAPIError, OSError):
+            except DATABASE_UNAVAILABLE:
                 raise
             except Exception:  # a bug in `after`: the row is re-sent when its lease ends
                 log.exception("outbox: recording a sent row failed", extra={"outbox_id": job_id})
@@ -239,9 +242,8 @@ class OutboxWorker:
         result = await after(session) if after is not None else None
         await mark_sent(session, job_id, self.services.clock.now(), result)
 
-    async def _failed(self, ctx: OpContext, job: Job, exc: SlackFailure) -> None:
-        failure = Failure(exc.code, exc.status, exc.retry_after)
-        delay = retry_delay(failure, job.attempts)
+    async def _failed(self, ctx: OpContext, job: Job, exc: CallFailure) -> None:
+        delay = retry_delay(exc.failure, job.attempts)
         if delay is not None:
             log.info(
                 "outbox: retrying later",

@@ -12,12 +12,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.core.escalation import Step
 from bot.core.slack_text import safe
 from bot.db.checklists import checklist_items, write_checklist
-from bot.db.models import ChecklistItem, EscalationDeadline, Incident
+from bot.db.deadlines import plan_step
+from bot.db.models import ChecklistItem, Incident
 from bot.db.outbox import enqueue
-from bot.escalation.ticker import next_sequence
 from bot.infra.templates import Templates
 from bot.outbox.requests import request_room_message, room_key
-from bot.runtime.services import Services
+from bot.runtime.ports import PostIncidentPorts
 from bot.slack import blocks
 
 CHECKLIST_ACTION = "checklist_tick"
@@ -61,7 +61,7 @@ def checklist_blocks(
 
 
 async def after_resolve(
-    session: AsyncSession, services: Services, incident: Incident, now: datetime
+    session: AsyncSession, services: PostIncidentPorts, incident: Incident, now: datetime
 ) -> None:
     """Queued in the resolving transaction: the checklist message, the timeline export and
     post-mortem skeleton uploads, and the archive step."""
@@ -84,11 +84,4 @@ async def after_resolve(
 
 
 async def _plan_archive(session: AsyncSession, incident_id: int, due_at: datetime) -> None:
-    session.add(
-        EscalationDeadline(
-            incident_id=incident_id,
-            step=Step.ARCHIVE.value,
-            sequence=await next_sequence(session, incident_id),
-            due_at=due_at,
-        )
-    )
+    await plan_step(session, incident_id, Step.ARCHIVE, due_at)

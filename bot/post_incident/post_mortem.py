@@ -6,17 +6,17 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
-
 from bot.core.deadlines import human_duration
 from bot.core.stats import MTTR_GOAL
 from bot.core.timeline import EventKind
-from bot.db.models import Alert, Incident, RoleAssignment, TimelineEvent
+from bot.db.alerts import alert_labels_of
+from bot.db.incidents import role_assignment, timeline
+from bot.db.models import Incident, TimelineEvent
 from bot.db.outbox import Job
 from bot.exports import ExportFormat, export_bytes, export_filename
 from bot.exports.slack_upload import UploadFailed, upload_file
 from bot.outbox.worker import After, OpContext
-from bot.runtime.services import Services
+from bot.runtime.ports import PostIncidentPorts
 from bot.slack.gateway import SlackFailure
 
 TIMELINE_LINES = 200
@@ -46,27 +46,16 @@ def _since(start: datetime, moment: datetime | None) -> str:
     return human_duration(moment - start) if moment is not None else "—"
 
 
-async def post_mortem_text(services: Services, incident_id: int) -> str | None:
+async def post_mortem_text(services: PostIncidentPorts, incident_id: int) -> str | None:
     tz = ZoneInfo(services.settings.timezone)
     async with services.db.begin() as session:
         incident = await session.get(Incident, incident_id)
         if incident is None:
             return None
-        commander_at = await session.scalar(
-            select(RoleAssignment.assigned_at).where(
-                RoleAssignment.incident_id == incident_id, RoleAssignment.role == "commander"
-            )
-        )
-        labels = (
-            await session.scalars(select(Alert.labels).where(Alert.incident_id == incident_id))
-        ).all()
-        events = (
-            await session.scalars(
-                select(TimelineEvent)
-                .where(TimelineEvent.incident_id == incident_id)
-                .order_by(TimelineEvent.occurred_at, TimelineEvent.id)
-            )
-        ).all()
+        commander = await role_assignment(session, incident_id, "commander")
+        commander_at = commander.assigned_at if commander is not None else None
+        labels = await alert_labels_of(session, incident_id)
+        events = await timeline(session, incident_id)
 
     def at(moment: datetime | None) -> str:
         return f"{moment.astimezone(tz):%Y-%m-%d %H:%M}" if moment is not None else "—"

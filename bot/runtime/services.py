@@ -1,11 +1,9 @@
-"""The ports a command or the intake works with, bundled once per process."""
+"""Every port, bundled once per process by the app factory. Entry points hold it; features
+take the small protocols of bot.runtime.ports, which it satisfies."""
 
 from __future__ import annotations
 
 import asyncio
-import os
-import socket
-import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,14 +12,10 @@ from bot.config.settings import Settings
 from bot.core.integration_health import ProbeMemory
 from bot.db.unit_of_work import UnitOfWork
 from bot.infra.metrics import Metrics
+from bot.infra.replica import replica_id
 from bot.infra.templates import Templates
 from bot.infra.time_source import Clock
 from bot.slack.gateway import SlackGateway
-
-
-def replica_id() -> str:
-    """This process among the replicas: host, pid and a random part (pids are reused)."""
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 
 @dataclass(frozen=True)

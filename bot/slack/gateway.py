@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any, Protocol
 
 import aiohttp
@@ -14,12 +15,13 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.core.retry import Failure, is_transient
+from bot.core.errors import CallFailure
+from bot.core.retry import parse_retry_after
 
 log = logging.getLogger(__name__)
 
 
-class SlackFailure(Exception):
+class SlackFailure(CallFailure):
     """A Slack call failed; `code` is Slack's error code (or `timeout`, `connection_error`,
     `http_error`), `status` the HTTP status and `retry_after` Slack's Retry-After, if any."""
 
@@ -31,24 +33,21 @@ class SlackFailure(Exception):
         status: int | None = None,
         retry_after: float | None = None,
     ) -> None:
-        self.method = method
-        self.code = code
-        self.status = status
-        self.retry_after = retry_after
-        super().__init__(f"Slack {method} failed: {code}")
-
-    @property
-    def transient(self) -> bool:
-        """Worth trying again later (rate limit, 5xx, timeout, connection error)."""
-        return is_transient(Failure(self.code, self.status, self.retry_after))
+        super().__init__(
+            method,
+            code,
+            f"Slack {method} failed: {code}",
+            status=status,
+            retry_after=retry_after,
+        )
 
 
 def _retry_after(headers: Any) -> float | None:
     try:
         value = headers.get("Retry-After") or headers.get("retry-after")
-        return float(value) if value is not None else None
-    except (AttributeError, TypeError, ValueError):
+    except AttributeError:
         return None
+    return parse_retry_after(str(value) if value is not None else None, time.time())
 
 
 def _failure_from_api_error(method: str, exc: SlackApiError) -> SlackFailure:

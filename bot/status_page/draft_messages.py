@@ -10,7 +10,7 @@ from bot.core import drill
 from bot.core.slack_text import safe
 from bot.db.models import StatusDraft
 from bot.infra.templates import Mrkdwn
-from bot.runtime.services import Services
+from bot.runtime.ports import StatusPagePorts
 from bot.slack import blocks
 from bot.slack.gateway import SlackFailure
 
@@ -18,7 +18,7 @@ log = logging.getLogger(__name__)
 
 
 def draft_blocks(
-    services: Services, draft: StatusDraft, published: bool, drill_published: bool = False
+    services: StatusPagePorts, draft: StatusDraft, published: bool, drill_published: bool = False
 ) -> tuple[str, list[Any]]:
     components = ", ".join(f"{k}: {v}" for k, v in draft.components.items())
     quoted = "\n".join(f"> {line}" if line else ">" for line in safe(draft.body, 2500).splitlines())
@@ -53,7 +53,7 @@ def draft_blocks(
     return text, found
 
 
-async def post_draft(services: Services, draft: StatusDraft, channel: str) -> None:
+async def post_draft(services: StatusPagePorts, draft: StatusDraft, channel: str) -> None:
     """Post the draft in the room and remember where, so later versions edit it in place."""
     text, found = draft_blocks(services, draft, False)
     data = await services.slack.call("chat.postMessage", channel=channel, text=text, blocks=found)
@@ -64,7 +64,7 @@ async def post_draft(services: Services, draft: StatusDraft, channel: str) -> No
 
 
 async def show(
-    services: Services, draft: StatusDraft, published: bool = False, in_drill: bool = False
+    services: StatusPagePorts, draft: StatusDraft, published: bool = False, in_drill: bool = False
 ) -> None:
     if not draft.message_channel or not draft.message_ts:
         return

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core import drill
@@ -23,15 +22,18 @@ from bot.core.status_draft import (
     status_for,
 )
 from bot.core.timeline import EventKind, TimelineEntry
+from bot.db.alerts import alert_labels_of
 from bot.db.incidents import latest_status_updates, record, roles_of
-from bot.db.models import Alert, Incident, StatusDraft
+from bot.db.models import Incident, StatusDraft
+from bot.db.status_drafts import lock_draft, next_draft_version, statuspage_incident_of
+from bot.errors import WarroomError
 from bot.operations.backend_calls import call_backend
-from bot.runtime.services import Services
+from bot.runtime.ports import StatusPagePorts
 
 UPDATES_IN_DRAFT = 3
 
 
-class DraftError(Exception):
+class DraftError(WarroomError):
     """Said to the person who pressed or typed; nothing was changed."""
 
     def __init__(self, message: str) -> None:
@@ -46,20 +48,20 @@ class Published:
     drill: bool = False  # a drill's: marked published, nothing sent
 
 
-def publishing(services: Services) -> bool:
+def publishing(services: StatusPagePorts) -> bool:
     settings = services.settings.statuspage
     backend = services.backends.get(settings.backend).settings
     return bool(settings.page_id and backend.base_url)
 
 
-async def is_drill(services: Services, incident_id: int) -> bool:
+async def is_drill(services: StatusPagePorts, incident_id: int) -> bool:
     async with services.db.begin() as session:
         incident = await session.get(Incident, incident_id)
         return incident is not None and incident.is_drill
 
 
 async def new_draft(
-    services: Services, incident_id: int, status: str | None, user: str, now: datetime
+    services: StatusPagePorts, incident_id: int, status: str | None, user: str, now: datetime
 ) -> StatusDraft:
     async with services.db.begin() as session:
         incident = await session.get(Incident, incident_id)
@@ -76,16 +78,14 @@ async def new_draft(
 
 async def _fields(
     session: AsyncSession,
-    services: Services,
+    services: StatusPagePorts,
     incident: Incident,
     status: str | None,
     has_commander: bool,
 ) -> DraftFields:
     chosen = status or status_for(incident.state, has_commander)
     updates = await latest_status_updates(session, incident.id, UPDATES_IN_DRAFT)
-    labels = (
-        await session.scalars(select(Alert.labels).where(Alert.incident_id == incident.id))
-    ).all()
+    labels = await alert_labels_of(session, incident.id)
     tz = ZoneInfo(services.settings.timezone)
     policy = services.settings.escalation.get(incident.severity)
     every = policy.update_every if policy and policy.update_every else None
@@ -112,12 +112,9 @@ async def _fields(
 async def _add_version(
     session: AsyncSession, incident_id: int, fields: DraftFields, user: str, now: datetime
 ) -> StatusDraft:
-    latest = await session.scalar(
-        select(func.max(StatusDraft.version)).where(StatusDraft.incident_id == incident_id)
-    )
     draft = StatusDraft(
         incident_id=incident_id,
-        version=(latest or 0) + 1,
+        version=await next_draft_version(session, incident_id),
         status=fields.status,
         impact=fields.impact,
         name=fields.name,
@@ -159,7 +156,7 @@ async def _note(
 
 
 async def _open_draft(session: AsyncSession, draft_id: int) -> StatusDraft:
-    draft = await session.get(StatusDraft, draft_id, with_for_update=True, populate_existing=True)
+    draft = await lock_draft(session, draft_id)
     if draft is None:
         raise DraftError("that draft is no longer known — run /statuspage-draft again")
     if draft.state != "draft":
@@ -168,7 +165,7 @@ async def _open_draft(session: AsyncSession, draft_id: int) -> StatusDraft:
 
 
 async def edit_draft(
-    services: Services,
+    services: StatusPagePorts,
     draft_id: int,
     name: str,
     body: str,
@@ -191,7 +188,7 @@ async def edit_draft(
 
 
 async def settle_draft(
-    services: Services, draft_id: int, approve: bool, user: str, now: datetime
+    services: StatusPagePorts, draft_id: int, approve: bool, user: str, now: datetime
 ) -> StatusDraft:
     """Approve (the commander or the communications lead only) or discard a draft."""
     async with services.db.begin() as session:
@@ -211,20 +208,12 @@ async def settle_draft(
     return draft
 
 
-async def publish(services: Services, draft: StatusDraft, now: datetime) -> Published:
+async def publish(services: StatusPagePorts, draft: StatusDraft, now: datetime) -> Published:
     """Create the Statuspage incident, or update the one an earlier draft created. A
     drill's draft is marked published and noted, and nothing is sent."""
     settings = services.settings.statuspage
     async with services.db.begin() as session:
-        earlier = await session.scalar(
-            select(StatusDraft.statuspage_incident_id)
-            .where(
-                StatusDraft.incident_id == draft.incident_id,
-                StatusDraft.statuspage_incident_id.is_not(None),
-            )
-            .order_by(StatusDraft.version.desc())
-            .limit(1)
-        )
+        earlier = await statuspage_incident_of(session, draft.incident_id)
         incident = await session.get(Incident, draft.incident_id)
         if incident and not drill.may_reach(incident.is_drill, drill.Outside.STATUS_PAGE):
             return await _drill_publish(session, draft, earlier is not None, now)

@@ -1,10 +1,12 @@
 """Tickets through the configured webhook (`ALERT_JIRA_ENDPOINT`-style, Jira project OPS).
 
 The clock's ticket step queues `ticket.create` in its transaction; resolving the incident
-queues `ticket.resolve`. The outbox worker POSTs them (retrying 5xx, timeouts and 429 as it
-does for Slack) with an `Idempotency-Key`, so a retry never opens a second ticket. The
-ticket carries what the playbook asks: queue, alert payload, first responder and the
-expected resolution time.
+queues `ticket.resolve`. The outbox worker POSTs them through the backends port (the
+`tickets` backend: one shared client, its timeout and circuit breaker, redirects refused)
+with an `Idempotency-Key`, so a retry never opens a second ticket. A failure is a
+`TicketError`, which the worker retries (5xx, timeouts, 429 after its Retry-After, an open
+breaker) or keeps as refused (4xx, a redirect). The ticket carries what the playbook asks:
+queue, alert payload, first responder and the expected resolution time.
 """
 
 from __future__ import annotations
@@ -13,29 +15,56 @@ import logging
 from datetime import datetime
 from typing import Any
 
-import httpx
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.backends.client import BackendClient
+from bot.backends.errors import BackendError, Kind
+from bot.config.settings import TICKETS_BACKEND, TicketSettings
 from bot.core import drill
+from bot.core.errors import CallFailure
 from bot.core.timeline import EventKind
+from bot.db.alert_groups import groups_of_incident
+from bot.db.alerts import some_alerts_of_incident
 from bot.db.incidents import record
-from bot.db.models import Alert, AlertGroup, Incident, OutboxMessage
-from bot.db.outbox import Job, enqueue
+from bot.db.models import Incident
+from bot.db.outbox import Job, enqueue, was_queued
 from bot.outbox.requests import request_room_message
 from bot.outbox.worker import After, OpContext
-from bot.runtime.services import Services
-from bot.slack.gateway import SlackFailure
+from bot.runtime.ports import TicketPorts
 from bot.war_room.opening import entry
 
 log = logging.getLogger(__name__)
 TICKET_CREATE = "ticket.create"
 TICKET_RESOLVE = "ticket.resolve"
 ALERTS_IN_TICKET = 20
+# The codes a ticket failure is kept under (the outbox row's error, the timeline's data).
+_CODES: dict[Kind, str] = {
+    "not_configured": "ticket_webhook_not_configured",
+    "circuit_open": "circuit_open",
+    "timeout": "timeout",
+    "refused": "connection_error",
+    "bad_response": "connection_error",  # a garbled answer: sent again
+    "server_error": "webhook_refused",
+    "rate_limited": "webhook_refused",
+    "client_error": "webhook_refused",
+    "redirect": "redirect_refused",
+    "bad_argument": "bad_argument",
+}
+
+
+class TicketError(CallFailure):
+    """The ticket webhook did not take a ticket. `code` (`webhook_refused` with the HTTP
+    status, `redirect_refused`, `timeout`, `connection_error`, `circuit_open`…) decides,
+    with the status, whether the outbox tries again; the message is the backends port's."""
+
+    @classmethod
+    def of(cls, method: str, error: BackendError) -> TicketError:
+        code = _CODES.get(error.kind, error.kind)
+        return cls(method, code, error.message, status=error.status, retry_after=error.retry_after)
 
 
 async def request_ticket(
-    session: AsyncSession, services: Services, incident: Incident, now: datetime
+    session: AsyncSession, services: TicketPorts, incident: Incident, now: datetime
 ) -> bool:
     """Queue the incident's ticket; False (and a timeline line) when no webhook is set or
     the incident is a drill (the room is told so, marked DRILL)."""
@@ -70,15 +99,11 @@ async def request_ticket(
 
 
 async def request_ticket_resolution(
-    session: AsyncSession, services: Services, incident: Incident, now: datetime
+    session: AsyncSession, services: TicketPorts, incident: Incident, now: datetime
 ) -> None:
     """Tell the ticket the incident is resolved, with its cause, if a ticket was asked for."""
-    asked = await session.scalar(
-        select(OutboxMessage.id).where(
-            OutboxMessage.incident_id == incident.id, OutboxMessage.method == TICKET_CREATE
-        )
-    )
-    if asked is None or not services.settings.tickets.url:
+    asked = await was_queued(session, incident.id, TICKET_CREATE)
+    if not asked or not services.settings.tickets.url:
         return
     if not drill.may_reach(incident.is_drill, drill.Outside.TICKET):
         await _withheld(session, services, incident, drill.ticket_resolution(), now)
@@ -101,21 +126,13 @@ async def request_ticket_resolution(
 
 
 async def ticket_fields(
-    session: AsyncSession, services: Services, incident: Incident
+    session: AsyncSession, services: TicketPorts, incident: Incident
 ) -> dict[str, Any]:
     tickets = services.settings.tickets
     # The incident's own groups name its queue (its key may be the shared "queues" one).
-    groups = (
-        await session.scalars(
-            select(AlertGroup).where(AlertGroup.incident_id == incident.id).order_by(AlertGroup.id)
-        )
-    ).all()
+    groups = await groups_of_incident(session, incident.id)
     queue = next((g.queue for g in groups if g.queue), None)
-    alerts = (
-        await session.scalars(
-            select(Alert).where(Alert.incident_id == incident.id).limit(ALERTS_IN_TICKET)
-        )
-    ).all()
+    alerts = await some_alerts_of_incident(session, incident.id, ALERTS_IN_TICKET)
     return {
         "event": "created",
         "project": tickets.project,
@@ -143,7 +160,7 @@ async def ticket_fields(
 
 async def _withheld(
     session: AsyncSession,
-    services: Services,
+    services: TicketPorts,
     incident: Incident,
     withheld: drill.Withheld,
     now: datetime,
@@ -166,8 +183,10 @@ async def send_ticket(ctx: OpContext, job: Job) -> After | None:
         return _drill_instead(ctx.services, job)
     tickets = ctx.services.settings.tickets
     if not tickets.url:
-        raise SlackFailure(job.method, "ticket_webhook_not_configured")
-    status, data = await _post(tickets.url, job, tickets.timeout.total_seconds())
+        raise TicketError(
+            job.method, "ticket_webhook_not_configured", "no ticket webhook (tickets.url)"
+        )
+    status, data = await _post(ctx.services.backends.get(TICKETS_BACKEND), tickets, job)
     incident_id = job.incident_id
     if incident_id is None:
         return None
@@ -180,7 +199,7 @@ async def send_ticket(ctx: OpContext, job: Job) -> After | None:
     return after
 
 
-async def _is_drill(services: Services, incident_id: int | None) -> bool:
+async def _is_drill(services: TicketPorts, incident_id: int | None) -> bool:
     if incident_id is None:
         return False
     async with services.db.begin() as session:
@@ -188,7 +207,7 @@ async def _is_drill(services: Services, incident_id: int | None) -> bool:
         return incident is not None and not drill.may_reach(incident.is_drill, drill.Outside.TICKET)
 
 
-def _drill_instead(services: Services, job: Job) -> After:
+def _drill_instead(services: TicketPorts, job: Job) -> After:
     withheld = drill.ticket_resolution() if job.method == TICKET_RESOLVE else drill.ticket()
 
     async def after(session: AsyncSession) -> dict[str, Any]:
@@ -203,36 +222,25 @@ def _drill_instead(services: Services, job: Job) -> After:
     return after
 
 
-async def _post(url: str, job: Job, seconds: float) -> tuple[int, Any]:
-    headers = {"Idempotency-Key": f"warroom-{job.method}-{job.id}"}
+async def _post(backend: BackendClient, tickets: TicketSettings, job: Job) -> tuple[int, Any]:
+    """POST the row to the webhook itself (`tickets.url`, its query included); any 2xx body
+    will do (a ticket key is read from JSON when there is one)."""
     try:
-        async with httpx.AsyncClient(
-            timeout=seconds, follow_redirects=False, trust_env=False
-        ) as client:
-            response = await client.post(url, json=job.payload, headers=headers)
-    except httpx.TimeoutException as exc:
-        raise SlackFailure(job.method, "timeout") from exc
-    except httpx.HTTPError as exc:
-        raise SlackFailure(job.method, "connection_error") from exc
-    if response.status_code >= 300:
-        retry_after = _seconds(response.headers.get("Retry-After"))
-        code = "redirect_refused" if response.status_code < 400 else "webhook_refused"
-        raise SlackFailure(job.method, code, status=response.status_code, retry_after=retry_after)
-    try:
-        return response.status_code, response.json() if response.content else {}
-    except ValueError:
-        return response.status_code, {}
-
-
-def _seconds(value: str | None) -> float | None:
-    try:
-        return float(value) if value is not None else None
-    except ValueError:
-        return None
+        response = await backend.request(
+            "POST",
+            "",
+            query=tickets.query(),
+            json=job.payload,
+            idempotency_key=f"warroom-{job.method}-{job.id}",
+            expect_json=False,
+        )
+    except BackendError as exc:
+        raise TicketError.of(job.method, exc) from exc
+    return response.status, response.data
 
 
 async def _recorded(
-    services: Services, session: AsyncSession, job: Job, incident_id: int, key: str
+    services: TicketPorts, session: AsyncSession, job: Job, incident_id: int, key: str
 ) -> None:
     now = services.clock.now()
     resolving = job.method == TICKET_RESOLVE
@@ -249,7 +257,7 @@ async def _recorded(
             await request_room_message(session, incident, f":ticket: {text}.", now)
 
 
-async def ticket_refused(ctx: OpContext, job: Job, exc: SlackFailure) -> None:
+async def ticket_refused(ctx: OpContext, job: Job, exc: CallFailure) -> None:
     """A ticket the webhook refused for good goes on the timeline with what to check."""
     if job.incident_id is None:
         return

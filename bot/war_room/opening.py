@@ -11,15 +11,17 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.bookmarks import room_bookmarks
+from bot.core.errors import CallFailure
 from bot.core.severity import SEVERITY_EMOJI
 from bot.core.timeline import EventKind, TimelineEntry
 from bot.core.war_room_names import room_name_from_template, with_suffix
-from bot.db.incidents import record
-from bot.db.models import Alert, AlertGroup, Incident
+from bot.db.alert_groups import posted_groups_of_incident
+from bot.db.alerts import alerts_signature, newest_alerts_of_incident
+from bot.db.incidents import incident_for_channel, record
+from bot.db.models import Alert, Incident
 from bot.db.outbox import Job, enqueue
 from bot.infra.templates import Mrkdwn
 from bot.outbox.requests import (
@@ -34,7 +36,7 @@ from bot.outbox.requests import (
     room_key,
 )
 from bot.outbox.worker import After, OpContext
-from bot.runtime.services import Services
+from bot.runtime.ports import HasClock, WarRoomPorts
 from bot.slack import blocks
 from bot.slack.alert_messages import IncidentFacts, war_room_intro
 from bot.slack.gateway import SlackFailure
@@ -47,16 +49,16 @@ INTRO_ALERTS = 20
 ALREADY_DONE = {"already_in_channel", "already_pinned", "cant_invite_self"}
 
 
-async def load_incident(services: Services, incident_id: int) -> Incident | None:
+async def load_incident(services: WarRoomPorts, incident_id: int) -> Incident | None:
     async with services.db.read() as session:
         return await session.get(Incident, incident_id)
 
 
-def entry(kind: EventKind, text: str, data: dict[str, Any], services: Services) -> TimelineEntry:
+def entry(kind: EventKind, text: str, data: dict[str, Any], services: HasClock) -> TimelineEntry:
     return TimelineEntry(kind=kind, occurred_at=services.clock.now(), text=text, data=data)
 
 
-async def wait_for_room(services: Services, incident_id: int, seconds: float) -> str | None:
+async def wait_for_room(services: WarRoomPorts, incident_id: int, seconds: float) -> str | None:
     """The room's channel id once the worker has created it (None if not within `seconds`)."""
     deadline = asyncio.get_running_loop().time() + seconds
     while True:
@@ -152,10 +154,8 @@ async def _unclaimed_own_channel(
             if channel.get("name") == name and channel.get("creator") == me:
                 channel_id = str(channel["id"])
                 async with ctx.services.db.begin() as session:
-                    used = await session.scalar(
-                        select(Incident.id).where(Incident.channel_id == channel_id)
-                    )
-                return None if used else (channel_id, name)
+                    used = await incident_for_channel(session, channel_id)
+                return None if used is not None else (channel_id, name)
         cursor = str((data.get("response_metadata") or {}).get("next_cursor") or "")
         if not cursor:
             return None
@@ -163,7 +163,7 @@ async def _unclaimed_own_channel(
 
 
 async def _room_created(
-    services: Services,
+    services: WarRoomPorts,
     session: AsyncSession,
     incident_id: int,
     channel_id: str,
@@ -211,21 +211,16 @@ async def _room_created(
 
 
 async def _link_group_posts(
-    services: Services, session: AsyncSession, incident_id: int, now: datetime
+    services: WarRoomPorts, session: AsyncSession, incident_id: int, now: datetime
 ) -> None:
     """Alerts-channel posts of the incident's groups now link to the room."""
-    result = await session.execute(
-        select(AlertGroup).where(
-            AlertGroup.incident_id == incident_id, AlertGroup.message_ts.is_not(None)
-        )
-    )
-    for group in result.scalars():
+    for group in await posted_groups_of_incident(session, incident_id):
         channel = group.message_channel or services.settings.slack.alerts_channel
         await request_group_post(session, group, channel, now, new=False)
 
 
 async def _queue_announcement(
-    services: Services, session: AsyncSession, incident: Incident, now: Any
+    services: WarRoomPorts, session: AsyncSession, incident: Incident, now: Any
 ) -> None:
     slack = services.settings.slack
     target = slack.announce_channel if incident.severity == "critical" else slack.alerts_channel
@@ -256,7 +251,7 @@ async def _queue_announcement(
     )
 
 
-async def room_create_failed(ctx: OpContext, job: Job, exc: SlackFailure) -> None:
+async def room_create_failed(ctx: OpContext, job: Job, exc: CallFailure) -> None:
     """Slack refused the channel for good: say so on the timeline and where people look."""
     services = ctx.services
     incident_id = int(job.payload["incident_id"])
@@ -366,36 +361,8 @@ async def _invite(ctx: OpContext, channel: str, users: list[str], problems: list
 
 
 async def intro_alerts(session: AsyncSession, incident_id: int) -> list[Alert]:
-    result = await session.execute(
-        select(Alert)
-        .where(Alert.incident_id == incident_id)
-        .order_by(Alert.status, Alert.received_at.desc(), Alert.id.desc())
-        .limit(INTRO_ALERTS)
-    )
-    return list(result.scalars())
-
-
-async def count_alerts(session: AsyncSession, incident_id: int) -> tuple[int, int]:
-    """(firing, resolved) alerts of an incident."""
-    firing, resolved, _ = await alerts_signature(session, incident_id)
-    return firing, resolved
-
-
-async def alerts_signature(session: AsyncSession, incident_id: int) -> tuple[int, int, str]:
-    """(firing, resolved, signature): the signature changes when an alert joins or changes
-    state, so the room is only told when there is news."""
-    result = await session.execute(
-        select(Alert.status, func.count(), func.max(Alert.id))
-        .where(Alert.incident_id == incident_id)
-        .group_by(Alert.status)
-    )
-    counts: dict[str, int] = {}
-    newest = 0
-    for status, n, top in result.all():
-        counts[str(status)] = int(n)
-        newest = max(newest, int(top or 0))
-    firing, resolved = counts.get("firing", 0), counts.get("resolved", 0)
-    return firing, resolved, f"{firing}/{resolved}/{newest}"
+    """The alerts a room's intro (and its alert summary) shows."""
+    return await newest_alerts_of_incident(session, incident_id, INTRO_ALERTS)
 
 
 def incident_facts(incident: Incident) -> IncidentFacts:

@@ -14,12 +14,12 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from sqlalchemy.exc import DBAPIError, OperationalError
 
 from bot.alerts.tick import alert_tick
 from bot.backends.registry import Backends
 from bot.config.settings import RuntimeConfig
 from bot.db.engine import create_engine, read_session_factory, session_factory
+from bot.db.errors import DATABASE_UNAVAILABLE
 from bot.db.unit_of_work import UnitOfWork
 from bot.drill.start import hand_on_drills, resume_drills
 from bot.escalation.ticker import clock_tick
@@ -136,7 +136,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
         templates=Templates(runtime.settings.templates_dir),
         clock=app[CLOCK],
         metrics=app[METRICS],
-        backends=Backends(runtime.settings.backends, os.environ),
+        backends=Backends.of(runtime.settings, os.environ),
     )
     app[SERVICES] = services
     app[BOLT] = build_bolt_app(
@@ -159,7 +159,7 @@ async def _hand_on_drills(app: web.Application) -> None:
     """The drills this replica plays stop here; another replica plays them on at once."""
     try:
         await hand_on_drills(app[SERVICES])
-    except (OperationalError, DBAPIError, OSError) as exc:  # they go on after their lease
+    except DATABASE_UNAVAILABLE as exc:  # they go on after their lease
         log.warning("drills not handed on", extra={"error": type(exc).__name__})
 
 

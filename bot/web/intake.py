@@ -13,7 +13,6 @@ from dataclasses import asdict
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy.exc import DBAPIError, OperationalError
 
 from bot.alerts.pipeline import ingest
 from bot.config.settings import AlertSettings
@@ -24,6 +23,7 @@ from bot.core.alerts import (
     parse_generic,
     parse_grafana,
 )
+from bot.db.errors import DATABASE_UNAVAILABLE
 from bot.web.auth import bearer_matches
 from bot.web.grafana_signature import verify_grafana_signature
 from bot.web.keys import CLOCK, METRICS, RUNTIME, SERVICES
@@ -105,7 +105,7 @@ def _handler(source: str, parser: Parser) -> Callable[[web.Request], Awaitable[w
         try:
             async with services.db.begin() as session:
                 ingested = await ingest(session, alerts, runtime.settings, now)
-        except (OperationalError, DBAPIError, OSError, TimeoutError) as exc:
+        except DATABASE_UNAVAILABLE as exc:  # a TimeoutError (an OSError) too
             log.warning(
                 "alert not stored: database unavailable", extra={"error": type(exc).__name__}
             )

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.alerts.channel_posts import post_group, refresh_room_summary
+from bot.core.errors import CallFailure
 from bot.core.timeline import EventKind
 from bot.db.incidents import record
 from bot.db.models import Incident
@@ -128,7 +129,7 @@ HINTS = {
 }
 
 
-async def record_refusal(ctx: OpContext, job: Job, exc: SlackFailure) -> None:
+async def record_refusal(ctx: OpContext, job: Job, exc: CallFailure) -> None:
     """Any other refused call of an incident's goes on its timeline, so someone sees it."""
     if job.incident_id is None:
         return

@@ -26,7 +26,8 @@ from typing import NoReturn
 
 import pytest
 
-IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+from tests.environment import IN_CI
+
 PROGRAMS = ("initdb", "pg_ctl", "postgres")
 START_TIMEOUT_SECONDS = 60
 

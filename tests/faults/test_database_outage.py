@@ -28,7 +28,7 @@ from bot.db.models import Alert, AlertGroup, OutboxMessage
 from tests.db_reads import rows
 from tests.faults.pg_private import private_postgres
 from tests.harness import eventually
-from tests.test_clock_processes import Serve, cluster
+from tests.processes import Serve, cluster
 
 GROUPS = 4
 SENDERS = 4

@@ -23,7 +23,7 @@ from bot.sandbox.web_api import new_response_url
 from bot.sandbox.workspace import Channel, Workspace
 from tests.db_reads import rows
 from tests.harness import SIGNING_SECRET, eventually
-from tests.test_clock_processes import Cluster, Serve, cluster
+from tests.processes import Cluster, Serve, cluster
 
 pytestmark = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 

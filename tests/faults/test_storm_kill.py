@@ -36,7 +36,7 @@ from bot.db.engine import create_engine, session_factory
 from bot.db.models import Alert, AlertGroup, Incident, OutboxMessage
 from tests.db_reads import rows
 from tests.harness import eventually
-from tests.test_clock_processes import (
+from tests.processes import (
     STEPS,
     Cluster,
     Serve,

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from tests.conftest import _empty
+from tests.databases import empty_database
 
 TRANSPORT_PARAMS = ["http", "socket"]
 
@@ -20,5 +20,5 @@ def transport(request: pytest.FixtureRequest) -> str:
 @pytest.fixture
 def pg_url(postgresql_url: str) -> str:
     """The session's PostgreSQL database, emptied for this test."""
-    asyncio.run(_empty(postgresql_url))
+    asyncio.run(empty_database(postgresql_url))
     return postgresql_url
