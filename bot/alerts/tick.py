@@ -40,9 +40,9 @@ BATCH = 50
 async def alert_tick(services: AlertPorts) -> None:
     now = services.clock.now()
     try:
-        done = await expire_silent_alerts(services, now)
-        done += await promote_due_groups(services, now)
-        done += await suggest_resolutions(services, now)
+        await expire_silent_alerts(services, now)
+        await promote_due_groups(services, now)
+        await suggest_resolutions(services, now)
     except DATABASE_UNAVAILABLE as exc:
         log.warning("alert tick skipped: database unavailable", extra={"error": type(exc).__name__})
         return

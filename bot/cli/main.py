@@ -9,9 +9,8 @@ import os
 import sys
 from collections.abc import Mapping, Sequence
 
-from bot.cli.drill import add_drill_parser, run_drill
+from bot.cli.drill_args import add_drill_parser
 from bot.cli.export import add_export_parser, run_export
-from bot.cli.serve import serve
 from bot.config.schema import ConfigError
 from bot.config.settings import RuntimeConfig
 from bot.db.engine import create_engine
@@ -83,7 +82,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(_migrate(runtime))
     if args.command == "export":
         return asyncio.run(run_export(runtime, args.incident, args.format, args.output))
+    # The app is imported only by the commands that run it: the others start in a blink.
     if args.command == "drill":
+        from bot.cli.drill import run_drill
+
         return run_drill(runtime, args)
     return _serve(runtime, args.host, args.port)
 
@@ -142,6 +144,8 @@ def _serve(runtime: RuntimeConfig, host: str | None, port: int | None) -> int:
     runtime = dataclasses.replace(
         runtime, settings=dataclasses.replace(runtime.settings, server=server)
     )
+    from bot.cli.serve import serve
+
     return serve(runtime)
 
 

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Insert, Table, func, or_, select, tuple_
+from sqlalchemy import ColumnElement, Insert, Table, func, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.alerts import NormalizedAlert
@@ -117,20 +117,18 @@ async def newest_alerts_of_incident(
     session: AsyncSession, incident_id: int, limit: int
 ) -> list[Alert]:
     """Up to `limit` of the incident's alerts: firing before resolved, newest first."""
-    result = await session.execute(
-        select(Alert)
-        .where(Alert.incident_id == incident_id)
-        .order_by(Alert.status, Alert.received_at.desc(), Alert.id.desc())
-        .limit(limit)
-    )
-    return list(result.scalars())
+    return await _newest(session, Alert.incident_id == incident_id, limit)
 
 
 async def newest_alerts_of_group(session: AsyncSession, group_key: str, limit: int) -> list[Alert]:
     """Up to `limit` of the group's alerts: firing before resolved, newest first."""
+    return await _newest(session, Alert.group_key == group_key, limit)
+
+
+async def _newest(session: AsyncSession, which: ColumnElement[bool], limit: int) -> list[Alert]:
     result = await session.execute(
         select(Alert)
-        .where(Alert.group_key == group_key)
+        .where(which)
         .order_by(Alert.status, Alert.received_at.desc(), Alert.id.desc())
         .limit(limit)
     )
